@@ -1,0 +1,45 @@
+# Country Partnership Portal. `make run` and `make test` work on a machine with only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test lint install messages bench e2e clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) locale/.compiled
+
+# Translations compile with Babel (pure Python), so no gettext is needed to run the portal.
+locale/.compiled: $(STAMP) $(wildcard locale/*/LC_MESSAGES/django.po)
+	$(VENV)/bin/pybabel compile --domain django --directory locale --statistics 2>&1 | tail -n 5
+	touch locale/.compiled
+
+run: install
+	PORT=$(PORT) $(PY) -m portal.launcher
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Regenerate .po files from the templates and code (needs GNU gettext: Debian 'gettext').
+messages: install
+	for lang in ja fr es ar; do $(PY) manage.py makemessages --locale $$lang --ignore '.venv/*' --ignore '.data/*' --no-obsolete; done
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .data

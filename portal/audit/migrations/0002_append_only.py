@@ -1,0 +1,26 @@
+"""The database itself refuses UPDATE, DELETE and TRUNCATE on audit events (DESIGN §6)."""
+
+from django.db import migrations
+
+FORWARD = """
+CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit_auditevent
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_auditevent
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+"""
+
+BACKWARD = """
+DROP TRIGGER IF EXISTS audit_no_truncate ON audit_auditevent;
+DROP TRIGGER IF EXISTS audit_no_update_delete ON audit_auditevent;
+DROP FUNCTION IF EXISTS audit_refuse_change();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0001_initial")]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]

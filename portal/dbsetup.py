@@ -1,0 +1,29 @@
+"""Create the owner and application roles and the database on an external PostgreSQL.
+
+    python -m portal.dbsetup postgresql://postgres@127.0.0.1:5432/postgres
+
+Passwords, when the server needs them, come from PORTAL_OWNER_DB_PASSWORD and
+PORTAL_APP_DB_PASSWORD. Used by CI and docker-compose; the embedded server does the same.
+"""
+
+import os
+import sys
+
+from portal.embedded import ensure_roles
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_roles(
+        argv[1],
+        owner_password=os.environ.get("PORTAL_OWNER_DB_PASSWORD", ""),
+        app_password=os.environ.get("PORTAL_APP_DB_PASSWORD", ""),
+    )
+    print("database roles ready")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,109 @@
+"""``make run``: everything a new user needs, in one process group.
+
+Starts (or joins) the embedded PostgreSQL and Redis when DATABASE_URL/REDIS_URL are unset,
+migrates, loads reference data and the demo, then runs gunicorn, a Celery worker and Celery
+beat until Ctrl-C (SIGINT) or SIGTERM, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from portal import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def demo_password() -> str:
+    if os.environ.get("DEMO_PASSWORD"):
+        return os.environ["DEMO_PASSWORD"]
+    path = embedded.DATA_DIR / "demo_password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("demo-" + secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")  # local development server: console e-mail, plain-HTTP cookies
+    started_redis = False
+    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        print("Starting embedded PostgreSQL and Redis under .data/ …", flush=True)
+        was_alive = embedded.redis_alive()
+        urls = embedded.ensure_services().as_env()
+        started_redis = not was_alive and "REDIS_URL" not in os.environ
+        for key, value in urls.items():
+            if not env.get(key) and not (key == "DATABASE_OWNER_URL" and env.get("DATABASE_URL")):
+                env[key] = value
+    env["DEMO_PASSWORD"] = demo_password()
+    python = sys.executable
+
+    def manage(*args: str) -> None:
+        subprocess.run([python, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)  # noqa: S603
+
+    children: list[subprocess.Popen[bytes]] = []
+
+    def stop(signum: int = 0, frame: FrameType | None = None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if started_redis:
+            embedded.stop_redis()
+        print("Stopped.", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        manage("migrate", "--no-input", "-v", "0")
+        manage("load_territories")
+        manage("load_fx_rates")
+        manage("seed_demo")
+        manage("collectstatic", "--no-input", "-v", "0")
+        beat_schedule = embedded.DATA_DIR / "celerybeat-schedule"
+        commands = [
+            [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+            [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+             "--concurrency", "2", "--hostname", f"worker-{os.getpid()}@%h"],
+            [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+             "--schedule", str(beat_schedule), "--pidfile="],
+        ]
+        for command in commands:
+            children.append(subprocess.Popen(command, cwd=BASE_DIR, env=env))  # noqa: S603
+        print(
+            f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
+            f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "
+            "official-fr, reviewer, security_reviewer, compliance_officer, us_coordinator, "
+            "approver, auditor, platform_admin\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("A process stopped; shutting down.", flush=True)
+    except subprocess.CalledProcessError as exc:
+        print(f"Start-up step failed: {exc}", file=sys.stderr, flush=True)
+        stop()
+        return 1
+    stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Where the portal's PostgreSQL and Redis are: the environment's, else the embedded ones."""
+
+from __future__ import annotations
+
+import os
+
+from portal import embedded
+
+
+def resolve() -> dict[str, str]:
+    """Return DATABASE_URL, DATABASE_OWNER_URL and REDIS_URL.
+
+    Variables set in the environment win. With ``DATABASE_URL`` unset, the embedded
+    PostgreSQL (and, with ``REDIS_URL`` unset, Redis) under ``.data/`` is started or joined,
+    so any ``manage.py`` command run from the checkout reaches the same servers as
+    ``make run``.
+    """
+    env = {
+        key: os.environ[key]
+        for key in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL")
+        if os.environ.get(key)
+    }
+    if "DATABASE_URL" not in env or "REDIS_URL" not in env:
+        urls = embedded.ensure_services().as_env()
+        if "DATABASE_URL" in env:  # external PostgreSQL, embedded Redis
+            urls.pop("DATABASE_URL")
+            urls.pop("DATABASE_OWNER_URL")
+        env = {**urls, **env}
+    env.setdefault("DATABASE_OWNER_URL", env["DATABASE_URL"])
+    return env

@@ -1,0 +1,70 @@
+"""Who may see what: the roles of a user, read once per request and cached on the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.tenancy.roles import PROGRAMME_READERS, Role
+
+
+@dataclass(frozen=True)
+class Access:
+    programme_roles: frozenset[str] = frozenset()
+    # tenant id -> roles held in that tenant
+    tenant_roles: dict[int, frozenset[str]] = field(default_factory=dict)
+    tenant_codes: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def tenant_ids(self) -> frozenset[int]:
+        return frozenset(self.tenant_roles)
+
+    def has_programme_role(self, *roles: str) -> bool:
+        return bool(self.programme_roles & set(roles))
+
+    def reads_all_tenants(self) -> bool:
+        return bool(self.programme_roles & PROGRAMME_READERS)
+
+    def has_tenant_role(self, tenant_id: int, *roles: str) -> bool:
+        return bool(self.tenant_roles.get(tenant_id, frozenset()) & set(roles))
+
+    def editable_tenant_ids(self) -> frozenset[int]:
+        return frozenset(
+            tid for tid, roles in self.tenant_roles.items() if roles & {Role.OFFICIAL, Role.COUNTRY_ADMIN}
+        )
+
+
+_ANONYMOUS = Access()
+
+
+def access_for(user: Any) -> Access:
+    """The user's roles, from two queries, cached on the user object for this request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return _ANONYMOUS
+    cached = getattr(user, "_portal_access", None)
+    if cached is not None:
+        return cached
+    from portal.tenancy.models import Membership, ProgrammeRole
+
+    programme = frozenset(ProgrammeRole.objects.filter(user=user).values_list("role", flat=True))
+    tenant_roles: dict[int, set[str]] = {}
+    codes: dict[int, str] = {}
+    memberships = Membership.objects.filter(user=user, tenant__status="active").values_list(
+        "tenant_id", "tenant__code", "role"
+    )
+    for tenant_id, code, role in memberships:
+        tenant_roles.setdefault(tenant_id, set()).add(role)
+        codes[tenant_id] = code
+    access = Access(
+        programme_roles=programme,
+        tenant_roles={tid: frozenset(roles) for tid, roles in tenant_roles.items()},
+        tenant_codes=codes,
+    )
+    user._portal_access = access
+    return access
+
+
+def forget(user: Any) -> None:
+    """Drop the cached roles (after a grant or revoke)."""
+    if hasattr(user, "_portal_access"):
+        del user._portal_access

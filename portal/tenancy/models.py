@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pycountry
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.tenancy.roles import PROGRAMME_ROLES, TENANT_ROLES, Role
+
+
+def validate_country_code(value: str) -> None:
+    if pycountry.countries.get(alpha_2=value) is None or value != value.upper():
+        raise ValidationError(_("%(value)s is not an ISO 3166-1 alpha-2 country code."), params={"value": value})
+
+
+def validate_language_code(value: str) -> None:
+    if len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
+        raise ValidationError(_("%(value)s is not an ISO 639-1 language code."), params={"value": value})
+
+
+class Tenant(models.Model):
+    """A partner country. Its officials see its data and nothing else."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    code = models.CharField(max_length=2, unique=True, validators=[validate_country_code])
+    name = models.CharField(max_length=100)
+    languages = ArrayField(models.CharField(max_length=2, validators=[validate_language_code]), default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Membership(models.Model):
+    """A tenant role (``official`` or ``country_admin``) held by a user in one country."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role if r in TENANT_ROLES])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant", "role"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role}@{self.tenant.code}"
+
+
+class ProgrammeRole(models.Model):
+    """A programme-wide role (reviewer, auditor …) held by a user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="programme_roles")
+    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role if r in PROGRAMME_ROLES])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="programme_role_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role}"

@@ -1,0 +1,94 @@
+"""Granting and revoking roles; every change audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from portal.audit.record import record_event
+from portal.audit.verbs import Verb
+from portal.tenancy.access import forget
+from portal.tenancy.models import Membership, ProgrammeRole, Tenant
+from portal.tenancy.roles import TENANT_ROLES, Role
+
+
+def validate_role(role: str, tenant_code: str | None) -> Tenant | None:
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}; choose one of: {', '.join(Role.values)}.")
+    if role in TENANT_ROLES:
+        if not tenant_code:
+            raise ValidationError(f"Role {role!r} is held in a country: give --tenant CC.")
+        tenant = Tenant.objects.filter(code=tenant_code.upper()).first()
+        if tenant is None:
+            raise ValidationError(f"Unknown country {tenant_code!r}.")
+        return tenant
+    if tenant_code:
+        raise ValidationError(f"Role {role!r} is programme-wide; it takes no --tenant.")
+    return None
+
+
+def role_grant(*, user: Any, role: str, tenant_code: str | None = None, actor: Any = None) -> bool:
+    """Give ``user`` the role (in ``tenant_code`` for tenant roles); False if already held."""
+    tenant = validate_role(role, tenant_code)
+    with transaction.atomic():
+        if tenant is not None:
+            _, created = Membership.objects.get_or_create(user=user, tenant=tenant, role=role)
+        else:
+            _, created = ProgrammeRole.objects.get_or_create(user=user, role=role)
+            if role == Role.PLATFORM_ADMIN and not (user.is_staff and user.is_superuser):
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
+        if created:
+            record_event(
+                verb=Verb.ROLE_GRANTED,
+                obj=user,
+                tenant=tenant,
+                changes={"role": role, "tenant": tenant.code if tenant else None},
+                actor=actor,
+            )
+    forget(user)
+    return created
+
+
+def role_revoke(*, user: Any, role: str, tenant_code: str | None = None, actor: Any = None) -> bool:
+    """Remove the role; False if it was not held."""
+    tenant = validate_role(role, tenant_code)
+    with transaction.atomic():
+        if tenant is not None:
+            deleted, _ = Membership.objects.filter(user=user, tenant=tenant, role=role).delete()
+        else:
+            deleted, _ = ProgrammeRole.objects.filter(user=user, role=role).delete()
+            if role == Role.PLATFORM_ADMIN:
+                user.is_staff = user.is_superuser = False
+                user.save(update_fields=["is_staff", "is_superuser"])
+        if deleted:
+            record_event(
+                verb=Verb.ROLE_REVOKED,
+                obj=user,
+                tenant=tenant,
+                changes={"role": role, "tenant": tenant.code if tenant else None},
+                actor=actor,
+            )
+    forget(user)
+    return bool(deleted)
+
+
+def user_create(*, username: str, password: str, email: str = "", actor: Any = None) -> Any:
+    """Create an active user with a validated password; audited."""
+    from django.contrib.auth.password_validation import validate_password
+
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"User {username!r} already exists.")
+    user = User(username=username, email=email)
+    validate_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        record_event(verb=Verb.USER_CREATED, obj=user, actor=actor)
+    return user
+
+

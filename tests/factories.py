@@ -1,0 +1,76 @@
+"""factory_boy factories and the fixtures built on them, shared by every test module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+
+from portal.tenancy.models import Membership, ProgrammeRole, Tenant
+from portal.tenancy.roles import TENANT_ROLES
+
+PASSWORD = "correct horse battery staple"
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("code",)
+
+    code = factory.Iterator(["JP", "FR", "AE", "NO", "IN", "BR", "DE", "GB", "KR", "AU"])
+    name = factory.LazyAttribute(lambda t: f"Country {t.code}")
+    languages = factory.LazyFunction(lambda: ["en"])
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+        if create:
+            obj.save()
+
+
+def make_user(role: str | None = None, tenant: Tenant | None = None, username: str | None = None) -> Any:
+    """A user holding ``role`` (in ``tenant`` for country roles)."""
+    user = UserFactory(**({"username": username} if username else {}))
+    if role in TENANT_ROLES:
+        assert tenant is not None, "country roles need a tenant"
+        Membership.objects.get_or_create(user=user, tenant=tenant, role=role)
+    elif role:
+        ProgrammeRole.objects.get_or_create(user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def jp(db: None) -> Tenant:
+    return TenantFactory(code="JP", name="Japan", languages=["ja"])
+
+
+@pytest.fixture
+def fr(db: None) -> Tenant:
+    return TenantFactory(code="FR", name="France", languages=["fr"])
+
+
+@pytest.fixture
+def official_jp(jp: Tenant) -> Any:
+    return make_user("official", jp, "official-jp")
+
+
+@pytest.fixture
+def official_fr(fr: Tenant) -> Any:
+    return make_user("official", fr, "official-fr")
+
+
+@pytest.fixture
+def user_factory(db: None) -> Any:
+    return make_user
