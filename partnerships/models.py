@@ -81,6 +81,7 @@ class CountryApplication(models.Model):
     screening_outcome = models.CharField(max_length=20, blank=True)
     screening_list_version = models.PositiveIntegerField(null=True, blank=True)
     screening_summary = models.JSONField(default=list, blank=True)
+    screening_hold_cleared = models.BooleanField(default=False)
 
     # Work management
     stage_entered_at = models.DateTimeField(null=True, blank=True)
@@ -94,6 +95,7 @@ class CountryApplication(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["tenant", "state"], name="application_tenant_state_idx")]
+        permissions = [("review_application", "Is assigned to review the application")]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"

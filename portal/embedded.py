@@ -80,6 +80,10 @@ def _socket_dsn(user: str, socket_dir: str, database: str, port: int = 5432) -> 
 
 def start_postgres() -> tuple[object, str, int]:
     """Start (or join) the embedded PostgreSQL; returns the pgserver handle and socket dir."""
+    # platformdirs (inside pgserver) warns when XDG_RUNTIME_DIR is unset; give it its own fallback.
+    runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))  # noqa: S108
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    runtime.chmod(0o700)
     import pgserver
 
     pgdata = DATA_DIR / "pg"

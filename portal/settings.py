@@ -115,6 +115,7 @@ DATABASES = {
 }
 # Migrations (and test-database setup) connect as the owner role; see portal.ops.owner.
 DATABASE_OWNER = dj_database_url.parse(SERVICES["DATABASE_OWNER_URL"])
+DATABASE_APP = dict(DATABASES["default"])  # frozen copy: as_owner swaps the live one
 REDIS_URL = SERVICES["REDIS_URL"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -214,7 +215,8 @@ TIME_ZONE = "UTC"
 # --- Static and media ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
 STORAGES = {
     # Attachments go through the storage API; django-storages' S3 backend replaces this by
@@ -245,8 +247,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.authentication.SessionAuthentication",
+        "portal.api.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
@@ -281,3 +283,19 @@ LOGGING = {
 
 # --- Portal -------------------------------------------------------------------------------
 PORTAL_DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
+# Days each review stage may take before it is overdue (DESIGN §4); PORTAL_SLA_<STATE>=days.
+PORTAL_SLA_DAYS = {
+    state: env_int(f"PORTAL_SLA_{state.upper()}", days)
+    for state, days in {
+        "screening_hold": 5,
+        "technical_review": 10,
+        "security_review": 10,
+        "us_coordination": 15,
+        "final_review": 5,
+    }.items()
+}
+PORTAL_MAX_SITES = env_int("PORTAL_MAX_SITES", 20)
+PORTAL_MAX_ATTACHMENT_BYTES = env_int("PORTAL_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+# Applications left in "screening" longer than this are re-enqueued by the sweep.
+PORTAL_SCREENING_SWEEP_SECONDS = env_int("PORTAL_SCREENING_SWEEP_SECONDS", 300)
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")

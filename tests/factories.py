@@ -74,3 +74,56 @@ def official_fr(fr: Tenant) -> Any:
 @pytest.fixture
 def user_factory(db: None) -> Any:
     return make_user
+
+
+@pytest.fixture
+def api(db: None) -> Any:
+    """An APIClient; ``api.as_user(user)`` authenticates it."""
+    from rest_framework.test import APIClient
+
+    class Client(APIClient):
+        def as_user(self, user: Any) -> Client:
+            self.force_authenticate(user)
+            return self
+
+    return Client()
+
+
+EXAMPLE_APPLICATION = {
+    "tenant": "JP",
+    "title": "Kansai sovereign AI campus",
+    "sites": [
+        {"country": "JP", "region": "Kansai", "capacity_mw": "120", "target_online_date": "2028-04-01",
+         "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30}}
+    ],
+    "languages": ["ja"],
+    "sectors": ["healthcare", "education", "public_services"],
+    "customization_notes": "Japanese public-sector terminology",
+    "data_residency_required": True,
+    "security_commitments": {"hardware_security": True, "zero_trust": True, "encryption": True,
+                             "personnel_oversight": True},
+    "startup_fund": {"amount": "50000000000", "currency": "JPY"},
+}
+
+
+def example_payload(**overrides: Any) -> dict[str, Any]:
+    import copy
+
+    data = copy.deepcopy(EXAMPLE_APPLICATION)
+    data.update(overrides)
+    return data
+
+
+def create_application(official: Any, tenant: Tenant, **overrides: Any) -> Any:
+    """A complete draft created through the service, as an official would."""
+    from partnerships.serializers import ApplicationCreateSerializer
+    from partnerships.services import application_create
+
+    payload = example_payload(tenant=tenant.code, **overrides)
+    for site in payload.get("sites", []):
+        site["country"] = site.get("country") if "country" in overrides.get("sites", [{}])[0] else tenant.code
+    body = ApplicationCreateSerializer(data=payload)
+    body.is_valid(raise_exception=True)
+    data = dict(body.validated_data)
+    data.pop("tenant", None)
+    return application_create(actor=official, tenant=tenant, data=data)

@@ -3,9 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import ConflictError
 
 
 class Conflict(exceptions.APIException):
@@ -26,6 +29,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    if isinstance(exc, ConflictError):
+        exc = Conflict(str(exc))
+    if isinstance(exc, DjangoValidationError):
+        if getattr(exc, "code", None) == "too_large" or (
+            hasattr(exc, "error_dict") and any(e.code == "too_large" for es in exc.error_dict.values() for e in es)
+        ):
+            exc = PayloadTooLarge(" ".join(exc.messages))
+        else:
+            exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     if isinstance(exc, DjangoPermissionDenied) and not isinstance(exc, exceptions.APIException):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)

@@ -20,8 +20,8 @@ APPEND_ONLY_TABLES = ("audit_auditevent",)
 
 
 def owner_is_distinct() -> bool:
-    default = settings.DATABASES["default"]
-    return any(default.get(k) != settings.DATABASE_OWNER.get(k) for k in ("USER", "HOST", "PORT"))
+    app = settings.DATABASE_APP
+    return any(app.get(k) != settings.DATABASE_OWNER.get(k) for k in ("USER", "HOST", "PORT"))
 
 
 @contextlib.contextmanager
@@ -43,7 +43,7 @@ def as_owner(alias: str = "default") -> Iterator[None]:
 
 
 def app_role_name() -> str:
-    return str(settings.DATABASES["default"]["USER"])
+    return str(settings.DATABASE_APP["USER"])
 
 
 def grant_app_role(*, using: str = "default", **_: object) -> None:

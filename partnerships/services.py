@@ -1,0 +1,358 @@
+"""Application services: create, update, completeness, attachments, assignment, obligations.
+
+Keyword-only, typed, ``actor`` required, each in its own transaction and audited.
+Workflow state changes are in ``partnerships.workflow``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from partnerships import emissions
+from partnerships.validators import plain_decimal
+from partnerships.models import (
+    Attachment,
+    CountryApplication,
+    Obligation,
+    ReferenceCounter,
+    Site,
+    State,
+)
+from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
+from portal.audit.record import diff, record_event
+from portal.audit.verbs import Verb
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Tenant
+from portal.tenancy.roles import Role
+
+SCALAR_FIELDS = (
+    "title", "languages", "sectors", "other_sector", "customization_notes",
+    "data_residency_required", "data_categories",
+)
+
+
+def _next_reference(tenant: Tenant, year: int) -> str:
+    """``JP-2026-0007``: per country and year, from a locked counter, never reused."""
+    counter, _created = ReferenceCounter.objects.get_or_create(tenant=tenant, year=year)
+    counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{tenant.code}-{year}-{counter.last:04d}"
+
+
+def resolve_tenant_for_create(*, actor: Any, tenant_code: str | None) -> Tenant:
+    """The country an official creates for: named, or their only one. Never someone else's."""
+    access = access_for(actor)
+    editable = access.editable_tenant_ids()
+    if tenant_code:
+        tenant = Tenant.objects.filter(code=tenant_code.upper(), id__in=editable, status="active").first()
+        if tenant is None:
+            raise ValidationError({"tenant": [_("You cannot create applications for %(code)s.") % {"code": tenant_code}]})
+        return tenant
+    if len(editable) == 1:
+        return Tenant.objects.get(id=next(iter(editable)))
+    if not editable:
+        raise PermissionDenied(_("Only country officials create applications."))
+    raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
+
+
+def _snapshot(application: CountryApplication) -> dict[str, Any]:
+    data = {f: getattr(application, f) for f in SCALAR_FIELDS}
+    data.update({f: getattr(application, f) for f in CountryApplication.SECURITY_FIELDS})
+    data["startup_fund"] = (
+        f"{plain_decimal(application.startup_fund_amount)} {application.startup_fund_currency}"
+        if application.startup_fund_amount is not None else None
+    )
+    data["sites"] = [
+        {"country": s.country, "region": s.region, "capacity_mw": plain_decimal(s.capacity_mw),
+         "target_online_date": s.target_online_date.isoformat(), "energy_mix": s.energy_mix,
+         "pue": str(s.pue) if s.pue is not None else None,
+         "utilisation": str(s.utilisation) if s.utilisation is not None else None}
+        for s in application.sites.all()
+    ]
+    return data
+
+
+def _apply(application: CountryApplication, data: dict[str, Any]) -> None:
+    for name in SCALAR_FIELDS:
+        if name in data:
+            setattr(application, name, data[name])
+    for name, value in (data.get("security_commitments") or {}).items():
+        setattr(application, name, value)
+    if "startup_fund" in data:
+        fund = data["startup_fund"]
+        application.startup_fund_amount = fund["amount"] if fund else None
+        application.startup_fund_currency = fund["currency"] if fund else ""
+
+
+def _replace_sites(application: CountryApplication, sites: list[dict[str, Any]]) -> None:
+    """Sites are one unit: validated together, replaced together."""
+    application.sites.all().delete()
+    total = Decimal(0)
+    rows = []
+    for position, site in enumerate(sites):
+        tonnes = emissions.annual_tonnes(
+            capacity_mw=site["capacity_mw"], energy_mix=site["energy_mix"],
+            pue=site.get("pue"), utilisation=site.get("utilisation"),
+        )
+        total += tonnes
+        rows.append(Site(application=application, position=position, estimated_annual_co2_tonnes=tonnes,
+                         **{k: site.get(k) for k in ("country", "region", "capacity_mw", "target_online_date",
+                                                     "energy_mix", "pue", "utilisation")}))
+    Site.objects.bulk_create(rows)
+    application.estimated_annual_co2_tonnes = total if rows else None
+
+
+def application_create(*, actor: Any, tenant: Tenant, data: dict[str, Any]) -> CountryApplication:
+    """Create a draft for ``tenant`` (the actor must be one of its officials)."""
+    if tenant.id not in access_for(actor).editable_tenant_ids():
+        raise PermissionDenied(_("Only the country's officials create its applications."))
+    with transaction.atomic():
+        application = CountryApplication(
+            tenant=tenant,
+            reference=_next_reference(tenant, timezone.now().year),
+            created_by=actor,
+            updated_by=actor,
+        )
+        _apply(application, data)
+        application.save()
+        _replace_sites(application, data.get("sites") or [])
+        application.save(update_fields=["estimated_annual_co2_tonnes"])
+        record_event(actor=actor, verb=Verb.APPLICATION_CREATED, obj=application, changes=diff({}, _snapshot(application)))
+    return application
+
+
+def application_update(
+    *, application: CountryApplication, actor: Any, version: int | None, data: dict[str, Any]
+) -> CountryApplication:
+    """Change a draft (or an application the programme asked questions about).
+
+    Only the country's officials, only in ``draft``/``info_requested``, only at the version
+    they saw (409 otherwise). Bumps ``version`` and audits the before/after of what changed.
+    """
+    if version is None:
+        raise ValidationError({"version": [_("Send the version you saw.")]})
+    with transaction.atomic():
+        locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
+        if not access_for(actor).has_tenant_role(locked.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+            raise PermissionDenied(_("Only the country's officials edit its applications."))
+        if locked.version != version:
+            raise TransitionConflict(_("The application changed since you loaded it; reload it."))
+        if locked.state not in EDITABLE_STATES:
+            raise TransitionConflict(_("The application cannot be edited while it is under review."))
+        before = _snapshot(locked)
+        _apply(locked, data)
+        if "sites" in data:
+            _replace_sites(locked, data["sites"])
+        changes = diff(before, _snapshot(locked))
+        if not changes:
+            return locked
+        locked.version += 1
+        locked.updated_by = actor
+        locked.save()
+        record_event(actor=actor, verb=Verb.APPLICATION_UPDATED, obj=locked, changes=changes)
+    return locked
+
+
+def missing_for_submit(application: CountryApplication) -> list[str]:
+    """What is still missing before the application can be submitted (empty when complete)."""
+    missing = []
+    if not application.title.strip():
+        missing.append(_("a title"))
+    sites = list(application.sites.all())
+    if not sites:
+        missing.append(_("at least one data-centre site"))
+    if any(s.target_online_date < timezone.localdate() for s in sites):
+        missing.append(_("target online dates that are not in the past"))
+    if not application.languages:
+        missing.append(_("the assistant's languages"))
+    if not application.sectors:
+        missing.append(_("at least one sector"))
+    if application.data_residency_required is None:
+        missing.append(_("the data-residency answer"))
+    labels = dict(Attachment.Evidence.choices)
+    for name in CountryApplication.SECURITY_FIELDS:
+        if getattr(application, name) is None:
+            missing.append(_("an answer on %(commitment)s") % {"commitment": labels[name]})
+    if application.startup_fund_amount is None:
+        missing.append(_("the start-up fund size and currency"))
+    return missing
+
+
+def completeness(application: CountryApplication) -> int:
+    """Percentage of the sections filled in, for the progress bar."""
+    total = 6 + len(CountryApplication.SECURITY_FIELDS)
+    return round(100 * (total - min(total, len(missing_for_submit(application)))) / total)
+
+
+# --- Attachments -----------------------------------------------------------------------------
+
+ALLOWED_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/csv": "csv"}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The type the bytes say they are; CSV is UTF-8 text without control characters."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime if kind.mime in ALLOWED_TYPES else None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # The sample may cut a multi-byte character at its end.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not text.strip() or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+        return None
+    first_line = text.splitlines()[0]
+    return "text/csv" if ("," in first_line or ";" in first_line or "\t" in first_line) else None
+
+
+def attachment_add(
+    *,
+    application: CountryApplication,
+    actor: Any,
+    upload: UploadedFile,
+    evidence_for: str = "",
+    obligation: Obligation | None = None,
+) -> Attachment:
+    """Store a file on the application; its type is read from its bytes, never its name."""
+    access = access_for(actor)
+    if not access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        raise PermissionDenied(_("Only the country's officials add files."))
+    if obligation is None and application.state not in EDITABLE_STATES:
+        raise TransitionConflict(_("Files can be added while the application is a draft or answers questions."))
+    if obligation is not None and obligation.application_id != application.pk:
+        raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
+    if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
+        raise ValidationError({"file": [_("The file is larger than the limit.")]}, code="too_large")
+    if upload.size == 0:
+        raise ValidationError({"file": [_("The file is empty.")]})
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(8192))
+    if content_type is None:
+        raise ValidationError({"file": [_("Only PDF, PNG, JPEG and CSV files are accepted.")]})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        attachment = Attachment(
+            application=application, obligation=obligation, original_name=(upload.name or "file")[:200],
+            content_type=content_type, size=upload.size, sha256=digest.hexdigest(),
+            evidence_for=evidence_for, uploaded_by=actor,
+        )
+        attachment.file.save(f"{ALLOWED_TYPES[content_type]}", upload, save=False)
+        attachment.save()
+        record_event(actor=actor, verb=Verb.ATTACHMENT_ADDED, obj=attachment, tenant=application.tenant,
+                     changes={"name": attachment.original_name, "sha256": attachment.sha256,
+                              "size": attachment.size, "content_type": content_type,
+                              "evidence_for": evidence_for, "obligation": obligation.pk if obligation else None})
+        if obligation is not None:
+            record_event(actor=actor, verb=Verb.OBLIGATION_EVIDENCE_ADDED, obj=obligation, tenant=application.tenant,
+                         changes={"attachment": attachment.pk})
+    return attachment
+
+
+# --- Work management --------------------------------------------------------------------------
+
+
+def application_assign(*, application: CountryApplication, actor: Any, assignee: Any) -> CountryApplication:
+    """Claim (assignee = actor) or assign the current stage; grants the object permission."""
+    role = STATE_ROLE.get(State(application.state))
+    if role is None:
+        raise TransitionConflict(_("Only applications in a review stage are assigned."))
+    for person in {actor, assignee}:
+        person_access = access_for(person)
+        if not person_access.has_programme_role(role) or application.tenant_id in person_access.tenant_ids:
+            raise PermissionDenied(_("%(user)s cannot work this stage.") % {"user": person.get_username()})
+    with transaction.atomic():
+        locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
+        previous = locked.assigned_to
+        if previous is not None:
+            remove_perm("partnerships.review_application", previous, locked)
+        assign_perm("partnerships.review_application", assignee, locked)
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to", "updated_at"])
+        record_event(actor=actor, verb=Verb.WORKFLOW_ASSIGNED, obj=locked, role=role,
+                     changes={"assigned_to": {"before": previous.get_username() if previous else None,
+                                              "after": assignee.get_username()}})
+        if assignee != actor and assignee.email:
+            from partnerships.notifications import queue
+
+            queue([assignee.email], f"[{locked.reference}] assigned to you",
+                  f"{actor.get_username()} assigned you {locked.reference} ({locked.state}).")
+    return locked
+
+
+def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
+    """Mark overdue review stages, obligations and tranches; notify the people concerned once."""
+    from partnerships.notifications import notify_users, queue
+
+    now = now or timezone.now()
+    counts = {"applications": 0, "obligations": 0}
+    with transaction.atomic():
+        late = (
+            CountryApplication.objects.select_for_update(skip_locked=True)
+            .filter(stage_due_at__lt=now, overdue_notified=False, state__in=list(STATE_ROLE))
+            .select_related("tenant", "assigned_to")
+        )
+        for application in late:
+            application.overdue_notified = True
+            application.save(update_fields=["overdue_notified"])
+            record_event(verb=Verb.WORKFLOW_OVERDUE, obj=application,
+                         changes={"state": application.state, "due": application.stage_due_at})
+            if application.assigned_to is not None:
+                notify_users([application.assigned_to], f"[{application.reference}] overdue",
+                             f"{application.reference} is past its due date in {application.state}.")
+            counts["applications"] += 1
+        today = timezone.localdate()
+        for obligation in Obligation.objects.select_for_update(skip_locked=True).filter(
+            status=Obligation.Status.OPEN, due_date__lt=today
+        ).select_related("tenant", "application"):
+            obligation.status = Obligation.Status.OVERDUE
+            obligation.save(update_fields=["status"])
+            record_event(verb=Verb.OBLIGATION_OVERDUE, obj=obligation,
+                         changes={"status": {"before": "open", "after": "overdue"}})
+            from partnerships.notifications import _officials
+
+            queue(_officials(obligation.application), f"[{obligation.application.reference}] obligation overdue",
+                  f"The condition “{obligation.text}” was due on {obligation.due_date}.")
+            counts["obligations"] += 1
+    return counts
+
+
+def obligation_mark_met(*, obligation: Obligation, actor: Any, note: str) -> Obligation:
+    """A programme user records that a condition is met, with a note."""
+    access = access_for(actor)
+    if not access.has_programme_role(Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER):
+        raise PermissionDenied(_("Only programme staff mark conditions met."))
+    if obligation.tenant_id in access.tenant_ids:
+        raise PermissionDenied(_("Conflict of interest: you hold a role in this country."))
+    if not note.strip():
+        raise ValidationError({"note": [_("Say how the condition was met.")]})
+    with transaction.atomic():
+        locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
+        if locked.status == Obligation.Status.MET:
+            raise TransitionConflict(_("The condition is already met."))
+        before = locked.status
+        locked.status = Obligation.Status.MET
+        locked.met_at, locked.met_by, locked.met_note = timezone.now(), actor, note.strip()
+        locked.save(update_fields=["status", "met_at", "met_by", "met_note"])
+        record_event(actor=actor, verb=Verb.OBLIGATION_MET, obj=locked, tenant=locked.tenant, reason=note,
+                     changes={"status": {"before": before, "after": "met"}})
+    return locked

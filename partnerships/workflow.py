@@ -1,0 +1,472 @@
+"""The US-coordination approval workflow (DESIGN §4), as data plus one service.
+
+Every change of ``CountryApplication.state`` goes through ``application_transition`` (people)
+or ``application_screened`` (the compliance screening task). Guards live here and only here,
+for the web views and the API alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerships.models import CountryApplication, Decision, Obligation, Partnership, State
+from portal.audit.record import record_event
+from portal.audit.verbs import Verb
+from portal.errors import ConflictError
+from portal.tenancy.access import access_for
+from portal.tenancy.roles import Role
+
+#: Sent after commit when an application enters ``screening`` (compliance listens).
+application_submitted = Signal()  # kwargs: application_id, version
+
+# --- States -------------------------------------------------------------------------------
+
+#: What the country sees instead of the internal state name.
+PUBLIC_STATE = {
+    State.DRAFT: _("Draft"),
+    State.SCREENING: _("Submitted"),
+    State.SCREENING_HOLD: _("Under review"),
+    State.TECHNICAL_REVIEW: _("Under review"),
+    State.SECURITY_REVIEW: _("Under review"),
+    State.US_COORDINATION: _("Under review"),
+    State.FINAL_REVIEW: _("Under review"),
+    State.INFO_REQUESTED: _("Information requested"),
+    State.APPROVED: _("Approved"),
+    State.REJECTED: _("Not approved"),
+    State.WITHDRAWN: _("Withdrawn"),
+}
+REVIEW_STATES = frozenset(
+    {State.TECHNICAL_REVIEW, State.SECURITY_REVIEW, State.US_COORDINATION, State.FINAL_REVIEW}
+)
+FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN})
+EDITABLE_STATES = frozenset({State.DRAFT, State.INFO_REQUESTED})
+#: The programme role that works an application in each state.
+STATE_ROLE = {
+    State.SCREENING_HOLD: Role.COMPLIANCE_OFFICER,
+    State.TECHNICAL_REVIEW: Role.REVIEWER,
+    State.SECURITY_REVIEW: Role.SECURITY_REVIEWER,
+    State.US_COORDINATION: Role.US_COORDINATOR,
+    State.FINAL_REVIEW: Role.APPROVER,
+}
+RISK_LEVELS = ("low", "medium", "high", "critical")
+APPROVABLE_RISK_LEVELS = ("low", "medium", "high")
+TENANT = "tenant"  # pseudo-role: an official or country_admin of the application's country
+
+
+def public_state(state: str) -> str:
+    return str(PUBLIC_STATE[State(state)])
+
+
+# --- Actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: Any
+    from_states: frozenset[str]
+    to_state: str | None  # None: decided by the service (submit after info request …)
+    role: str | None  # None: the role of the current state (STATE_ROLE)
+    approving: bool = False
+    rationale_required: bool = False
+    risk_level_required: bool = False
+    conditions_allowed: bool = False
+    released: bool = True  # the country is told (public state changes or message)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_tenant_action(self) -> bool:
+        return self.role == TENANT
+
+    def role_for(self, state: str) -> str | None:
+        return self.role if self.role is not None else STATE_ROLE.get(State(state))
+
+    def requirements(self) -> dict[str, bool]:
+        return {
+            "rationale": self.rationale_required,
+            "risk_level": self.risk_level_required,
+            "conditions": self.conditions_allowed,
+        }
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("submit", _("Submit"), frozenset({State.DRAFT, State.INFO_REQUESTED}), State.SCREENING, TENANT),
+        Action(
+            "clear_hold", _("Clear the hold"), frozenset({State.SCREENING_HOLD}), State.TECHNICAL_REVIEW,
+            Role.COMPLIANCE_OFFICER, approving=True, rationale_required=True,
+        ),
+        Action(
+            "approve_technical", _("Approve technical review"), frozenset({State.TECHNICAL_REVIEW}),
+            State.SECURITY_REVIEW, Role.REVIEWER, approving=True,
+        ),
+        Action(
+            "approve_security", _("Approve security review"), frozenset({State.SECURITY_REVIEW}),
+            State.US_COORDINATION, Role.SECURITY_REVIEWER, approving=True, risk_level_required=True,
+        ),
+        Action(
+            "concur", _("Concur"), frozenset({State.US_COORDINATION}), State.FINAL_REVIEW,
+            Role.US_COORDINATOR, approving=True, rationale_required=True, conditions_allowed=True,
+        ),
+        Action(
+            "non_concur", _("Do not concur"), frozenset({State.US_COORDINATION}), State.REJECTED,
+            Role.US_COORDINATOR, rationale_required=True,
+        ),
+        Action(
+            "approve", _("Approve partnership"), frozenset({State.FINAL_REVIEW}), State.APPROVED,
+            Role.APPROVER, approving=True,
+        ),
+        Action(
+            "request_info", _("Request information"), REVIEW_STATES, State.INFO_REQUESTED, None,
+            rationale_required=True,
+        ),
+        Action(
+            "reject", _("Reject"), REVIEW_STATES | {State.SCREENING_HOLD}, State.REJECTED, None,
+            rationale_required=True,
+        ),
+        Action(
+            "withdraw", _("Withdraw"), frozenset(set(State) - FINAL_STATES), State.WITHDRAWN, TENANT,
+        ),
+    )
+}
+APPROVING_ACTIONS = frozenset(name for name, a in ACTIONS.items() if a.approving)
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+class TransitionConflict(ConflictError):
+    """Stale version, or the state no longer allows the action (API: 409)."""
+
+
+# --- Guards -------------------------------------------------------------------------------
+
+
+def _role_error(action: Action, application: CountryApplication, actor: Any) -> str | None:
+    """Why ``actor`` may not take ``action`` on ``application`` in its current state, or None."""
+    access = access_for(actor)
+    if action.is_tenant_action:
+        if not access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+            return str(_("Only the country's officials can do this."))
+        return None
+    role = action.role_for(application.state)
+    if role is None or not access.has_programme_role(role):
+        return str(_("Your role cannot take this action at this stage."))
+    # Conflict of interest: a person who belongs to the country never reviews it.
+    if application.tenant_id in access.tenant_ids:
+        return str(_("Conflict of interest: you hold a role in this application's country."))
+    return None
+
+
+def _four_eyes_error(action: Action, application: CountryApplication, actor: Any) -> str | None:
+    """One person takes at most one kind of approving action on an application.
+
+    Repeating the *same* approval (after an information request sent the application back
+    through the same stage) is allowed; approving at a second stage is not.
+    """
+    if not action.approving:
+        return None
+    earlier = (
+        Decision.objects.filter(application=application, actor=actor, action__in=APPROVING_ACTIONS)
+        .exclude(action=action.name)
+        .values_list("action", flat=True)
+        .first()
+    )
+    if earlier:
+        return str(_("Four eyes: you already took the approving action “%(action)s” here.") % {"action": earlier})
+    return None
+
+
+def _screening_error(action: Action, application: CountryApplication) -> str | None:
+    if action.name == "clear_hold" and application.screening_outcome == "blocked":
+        return str(_("A blocked screening cannot be cleared; reject the application instead."))
+    if action.name == "approve" and not screening_is_clear(application):
+        return str(_("Final approval needs a clear screening against the current territory list."))
+    return None
+
+
+def screening_is_clear(application: CountryApplication) -> bool:
+    """Clear against the current list: compliance resets the outcome when a new list loads."""
+    return application.screening_outcome == "clear" or (
+        application.screening_outcome == "needs_review" and application.screening_hold_cleared
+    )
+
+
+def available_actions(application: CountryApplication, actor: Any) -> list[Action]:
+    """The actions ``actor`` may take on ``application`` now (no input checks)."""
+    return [
+        action
+        for action in ACTIONS.values()
+        if application.state in action.from_states
+        and _role_error(action, application, actor) is None
+        and _four_eyes_error(action, application, actor) is None
+        and _screening_error(action, application) is None
+    ]
+
+
+# --- The service --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConditionInput:
+    text: str
+    due_date: dt.date
+
+
+def _validate_input(
+    action: Action, *, rationale: str, risk_level: str, conditions: list[ConditionInput]
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if action.rationale_required and not rationale.strip():
+        errors["rationale"] = [str(_("A rationale is required for this action."))]
+    if action.risk_level_required:
+        if risk_level not in RISK_LEVELS:
+            errors["risk_level"] = [str(_("Choose a risk level: low, medium, high or critical."))]
+        elif risk_level not in APPROVABLE_RISK_LEVELS:
+            errors["risk_level"] = [str(_("A critical risk cannot be approved; reject or request information."))]
+    elif risk_level:
+        errors["risk_level"] = [str(_("This action takes no risk level."))]
+    if conditions and not action.conditions_allowed:
+        errors["conditions"] = [str(_("Only a concurrence can carry conditions."))]
+    today = timezone.localdate()
+    for condition in conditions:
+        if not condition.text.strip():
+            errors.setdefault("conditions", []).append(str(_("A condition needs a text.")))
+        if condition.due_date < today:
+            errors.setdefault("conditions", []).append(str(_("A condition's due date cannot be in the past.")))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _stage_due(state: str, now: dt.datetime) -> dt.datetime | None:
+    days = settings.PORTAL_SLA_DAYS.get(state)
+    return now + dt.timedelta(days=days) if days else None
+
+
+def _enter_state(application: CountryApplication, state: str, now: dt.datetime) -> None:
+    application.state = state
+    application.stage_entered_at = now
+    application.stage_due_at = _stage_due(state, now)
+    application.overdue_notified = False
+    application.assigned_to = None
+
+
+def _after_commit(callback: Callable[[], None]) -> None:
+    transaction.on_commit(callback, robust=False)
+
+
+def application_transition(
+    *,
+    application: CountryApplication,
+    actor: Any,
+    action: str,
+    version: int,
+    rationale: str = "",
+    message_to_country: str = "",
+    risk_level: str = "",
+    conditions: list[ConditionInput] | None = None,
+    completeness_check: Callable[[CountryApplication], list[str]] | None = None,
+) -> CountryApplication:
+    """Apply one workflow action taken by a person; returns the updated application.
+
+    Raises ``ValidationError`` (bad input, 400), ``PermissionDenied`` (role, four eyes,
+    conflict of interest, screening guard: 403) or ``TransitionConflict`` (stale version or
+    a state that no longer allows the action: 409). On success the Decision, the audit event,
+    any obligations or partnership and the outbox e-mails commit with the state change;
+    side effects (screening, e-mail delivery) run after commit.
+    """
+    from partnerships import notifications  # the outbox; imported late to keep this module first
+
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise ValidationError({"action": [str(_("Unknown action %(action)s.") % {"action": action})]})
+    conditions = conditions or []
+    _validate_input(spec, rationale=rationale, risk_level=risk_level, conditions=conditions)
+
+    with transaction.atomic():
+        locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application.pk)
+        if locked.version != version:
+            raise TransitionConflict(
+                str(_("The application changed (version %(now)s, you saw %(seen)s); reload it."))
+                % {"now": locked.version, "seen": version}
+            )
+        if locked.state not in spec.from_states:
+            raise TransitionConflict(
+                str(_("“%(action)s” is not possible while the application is in %(state)s."))
+                % {"action": action, "state": locked.state}
+            )
+        for error in (
+            _role_error(spec, locked, actor),
+            _four_eyes_error(spec, locked, actor),
+            _screening_error(spec, locked),
+        ):
+            if error:
+                raise PermissionDenied(error)
+        if action == "submit" and completeness_check is not None:
+            missing = completeness_check(locked)
+            if missing:
+                raise ValidationError({"missing": missing})
+
+        now = timezone.now()
+        from_state = locked.state
+        to_state = spec.to_state
+        assert to_state is not None
+        role_used = spec.role_for(from_state) or ""
+        if spec.is_tenant_action:
+            role_used = sorted(access_for(actor).tenant_roles.get(locked.tenant_id, {""}))[0]
+
+        update_fields = ["state", "stage_entered_at", "stage_due_at", "overdue_notified", "assigned_to",
+                         "version", "updated_at", "updated_by"]
+        if action == "request_info":
+            locked.info_requested_from = from_state
+            update_fields.append("info_requested_from")
+        if action == "submit":
+            locked.submitted_at, locked.submitted_by = now, actor
+            update_fields += ["submitted_at", "submitted_by"]
+        if action == "clear_hold":
+            locked.screening_hold_cleared = True
+            update_fields.append("screening_hold_cleared")
+        _enter_state(locked, to_state, now)
+        locked.version += 1
+        locked.updated_by = actor
+        locked.save(update_fields=update_fields)
+
+        decision = Decision.objects.create(
+            application=locked,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor,
+            actor_label=actor.get_username(),
+            role=role_used,
+            rationale=rationale,
+            message_to_country=message_to_country,
+            risk_level=risk_level,
+            application_version=locked.version,
+        )
+        for condition in conditions:
+            obligation = Obligation.objects.create(
+                tenant=locked.tenant, application=locked, decision=decision,
+                text=condition.text.strip(), due_date=condition.due_date,
+            )
+            record_event(actor=actor, verb=Verb.OBLIGATION_CREATED, obj=obligation, tenant=locked.tenant, role=role_used,
+                         changes={"text": obligation.text, "due_date": obligation.due_date})
+        record_event(
+            actor=actor,
+            verb=Verb(f"workflow.{action}") if action not in ("submit", "withdraw") else
+            (Verb.APPLICATION_SUBMITTED if action == "submit" else Verb.APPLICATION_WITHDRAWN),
+            obj=locked,
+            role=role_used,
+            reason=rationale,
+            changes={
+                "state": {"before": from_state, "after": to_state},
+                "version": {"before": version, "after": locked.version},
+                **({"risk_level": risk_level} if risk_level else {}),
+                **({"message_to_country": message_to_country} if message_to_country else {}),
+                **({"conditions": [{"text": c.text, "due_date": c.due_date} for c in conditions]} if conditions else {}),
+            },
+        )
+        if action == "approve":
+            partnership = Partnership.objects.create(
+                tenant=locked.tenant, application=locked, effective_date=timezone.localdate()
+            )
+            Obligation.objects.filter(application=locked).update(partnership=partnership)
+            record_event(actor=actor, verb=Verb.PARTNERSHIP_CREATED, obj=partnership, tenant=locked.tenant, role=role_used)
+        notifications.queue_for_transition(locked, decision)
+        if action == "submit":
+            app_id, app_version = locked.pk, locked.version
+            _after_commit(lambda: application_submitted.send(
+                sender=CountryApplication, application_id=app_id, version=app_version))
+    return locked
+
+
+def _record_screening(locked: CountryApplication, outcome: str, list_version: int,
+                      summary: list[dict[str, Any]]) -> list[str]:
+    locked.screening_outcome = outcome
+    locked.screening_list_version = list_version
+    locked.screening_summary = summary
+    locked.screening_hold_cleared = False
+    return ["screening_outcome", "screening_list_version", "screening_summary", "screening_hold_cleared"]
+
+
+def _system_move(locked: CountryApplication, *, to_state: str, fields: list[str], outcome: str,
+                 list_version: int, summary: list[dict[str, Any]]) -> str:
+    """Move an application on the screening's word: Decision, audit event, e-mails."""
+    from partnerships import notifications
+
+    from_state = locked.state
+    _enter_state(locked, to_state, timezone.now())
+    locked.info_requested_from = "" if from_state == State.SCREENING else locked.info_requested_from
+    locked.version += 1
+    locked.save(update_fields=[*fields, "state", "stage_entered_at", "stage_due_at", "overdue_notified",
+                               "assigned_to", "info_requested_from", "version", "updated_at"])
+    reasons = "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
+    action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
+    decision = Decision.objects.create(
+        application=locked, action=action, from_state=from_state, to_state=to_state, actor=None,
+        actor_label="system", role="screening", rationale=reasons, application_version=locked.version,
+    )
+    record_event(
+        verb=Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
+        obj=locked,
+        role="screening",
+        reason=reasons,
+        changes={"state": {"before": from_state, "after": to_state}, "outcome": outcome,
+                 "list_version": list_version},
+    )
+    notifications.queue_for_transition(locked, decision)
+    return to_state
+
+
+def application_screened(
+    *,
+    application_id: int,
+    expected_version: int,
+    outcome: str,
+    list_version: int,
+    summary: list[dict[str, Any]],
+) -> str | None:
+    """Record a screening outcome on the application and move it on (the Celery task calls this).
+
+    Only an application still in ``screening`` at ``expected_version`` moves: clear →
+    the review stage (or the stage that asked for information), otherwise →
+    ``screening_hold``. Returns the new state, or None when nothing moved (idempotent: a
+    duplicate or late task changes nothing). Call inside the caller's transaction.
+    """
+    locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application_id)
+    fields = _record_screening(locked, outcome, list_version, summary)
+    if locked.state != State.SCREENING or locked.version != expected_version:
+        locked.save(update_fields=fields)
+        return None
+    to_state = (locked.info_requested_from or State.TECHNICAL_REVIEW) if outcome == "clear" else State.SCREENING_HOLD
+    return _system_move(locked, to_state=to_state, fields=fields, outcome=outcome,
+                        list_version=list_version, summary=summary)
+
+
+def application_hold_after_rescreen(
+    *, application_id: int, outcome: str, list_version: int, summary: list[dict[str, Any]]
+) -> str | None:
+    """A new list version found a not-yet-final application no longer clear: hold it.
+
+    Applications in review states move to ``screening_hold`` with the reasons; drafts,
+    applications waiting on the country and those already held only get the new outcome.
+    Call inside the caller's transaction.
+    """
+    locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application_id)
+    fields = _record_screening(locked, outcome, list_version, summary)
+    if outcome == "clear" or locked.state not in REVIEW_STATES:
+        locked.save(update_fields=fields)
+        return None
+    return _system_move(locked, to_state=State.SCREENING_HOLD, fields=fields, outcome=outcome,
+                        list_version=list_version, summary=summary)
