@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from compliance import views
+
+urlpatterns = [
+    path("compliance/holds/", views.holds, name="compliance-holds"),
+    path("compliance/territories/", views.territories, name="compliance-territories"),
+]

@@ -1,3 +1,4 @@
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from partnerships.api import ApplicationViewSet
@@ -5,4 +6,4 @@ from partnerships.api import ApplicationViewSet
 router = SimpleRouter()
 router.register("applications", ApplicationViewSet, basename="application")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("", include("partnerships.commitments_urls_api"))]

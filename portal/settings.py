@@ -143,7 +143,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "portal"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "deliver-outbox": {"task": "partnerships.deliver_outbox", "schedule": 60.0},
+    "mark-overdue-work": {"task": "partnerships.mark_overdue", "schedule": 900.0},
+    "mark-overdue-tranches": {"task": "partnerships.mark_overdue_tranches", "schedule": 3600.0},
+    "sweep-screening": {"task": "compliance.sweep_screening", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from portal.audit import views
+
+urlpatterns = [
+    path("", views.explorer, name="audit-explorer"),
+]
