@@ -57,10 +57,14 @@ class ApplicationViewSet(
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
     def create(self, request: Request) -> Response:
-        body = s.ApplicationCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body = s.ApplicationCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        tenant = services.resolve_tenant_for_create(actor=request.user, tenant_code=data.pop("tenant", None))
+        tenant = services.resolve_tenant_for_create(
+            actor=request.user, tenant_code=data.pop("tenant", None)
+        )
         data.pop("version", None)
         application = services.application_create(actor=request.user, tenant=tenant, data=data)
         return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED)
@@ -68,29 +72,45 @@ class ApplicationViewSet(
     @extend_schema(request=s.ApplicationSerializer, responses=s.ApplicationSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
-        body = s.ApplicationSerializer(data=request.data, partial=True, context=self.get_serializer_context())
+        body = s.ApplicationSerializer(
+            data=request.data, partial=True, context=self.get_serializer_context()
+        )
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         version = data.pop("version", None)
-        application = services.application_update(application=application, actor=request.user,
-                                                   version=version, data=data)
+        application = services.application_update(
+            application=application, actor=request.user, version=version, data=data
+        )
         application = self.get_queryset().get(pk=application.pk)
         return Response(self.get_serializer(application).data)
 
-    @extend_schema(methods=["GET"], responses=OpenApiResponse(description="Actions you may take now"))
-    @extend_schema(methods=["POST"], request=s.TransitionSerializer, responses=s.ApplicationSerializer)
+    @extend_schema(
+        methods=["GET"], responses=OpenApiResponse(description="Actions you may take now")
+    )
+    @extend_schema(
+        methods=["POST"], request=s.TransitionSerializer, responses=s.ApplicationSerializer
+    )
     @action(detail=True, methods=["get", "post"])
     def transitions(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         if request.method == "GET":
-            return Response({
-                "version": application.version,
-                "state": application.state if is_internal(request) else workflow.public_state(application.state),
-                "actions": [
-                    {"action": a.name, "label": str(a.label), "to_state": a.to_state, "requires": a.requirements()}
-                    for a in workflow.available_actions(application, request.user)
-                ],
-            })
+            return Response(
+                {
+                    "version": application.version,
+                    "state": application.state
+                    if is_internal(request)
+                    else workflow.public_state(application.state),
+                    "actions": [
+                        {
+                            "action": a.name,
+                            "label": str(a.label),
+                            "to_state": a.to_state,
+                            "requires": a.requirements(),
+                        }
+                        for a in workflow.available_actions(application, request.user)
+                    ],
+                }
+            )
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -102,7 +122,9 @@ class ApplicationViewSet(
             rationale=data["rationale"],
             risk_level=data["risk_level"],
             message_to_country=data["message_to_country"],
-            conditions=[workflow.ConditionInput(c["text"], c["due_date"]) for c in data["conditions"]],
+            conditions=[
+                workflow.ConditionInput(c["text"], c["due_date"]) for c in data["conditions"]
+            ],
             completeness_check=services.missing_for_submit,
         )
         application = self.get_queryset().get(pk=application.pk)
@@ -113,7 +135,9 @@ class ApplicationViewSet(
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         decisions = application.decisions.all()
-        return Response(s.DecisionSerializer(decisions, many=True, context=self.get_serializer_context()).data)
+        return Response(
+            s.DecisionSerializer(decisions, many=True, context=self.get_serializer_context()).data
+        )
 
     @extend_schema(responses=s.ObligationSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -123,8 +147,11 @@ class ApplicationViewSet(
         return Response(s.ObligationSerializer(obligations, many=True).data)
 
     @extend_schema(methods=["GET"], responses=s.AttachmentSerializer(many=True))
-    @extend_schema(methods=["POST"], request={"multipart/form-data": s.AttachmentUploadSerializer},
-                   responses={201: s.AttachmentSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": s.AttachmentUploadSerializer},
+        responses={201: s.AttachmentSerializer},
+    )
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
@@ -134,28 +161,48 @@ class ApplicationViewSet(
         body.is_valid(raise_exception=True)
         obligation = None
         if body.validated_data.get("obligation"):
-            obligation = get_object_or_404(Obligation.objects.filter(application=application),
-                                           pk=body.validated_data["obligation"])
+            obligation = get_object_or_404(
+                Obligation.objects.filter(application=application),
+                pk=body.validated_data["obligation"],
+            )
         attachment = services.attachment_add(
-            application=application, actor=request.user, upload=body.validated_data["file"],
-            evidence_for=body.validated_data.get("evidence_for", ""), obligation=obligation,
+            application=application,
+            actor=request.user,
+            upload=body.validated_data["file"],
+            evidence_for=body.validated_data.get("evidence_for", ""),
+            obligation=obligation,
         )
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")})
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")}
+    )
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)/download")
-    def download(self, request: Request, pk: str | None = None, attachment_id: str | None = None) -> FileResponse:
+    def download(
+        self, request: Request, pk: str | None = None, attachment_id: str | None = None
+    ) -> FileResponse:
         application = self.get_object()
-        attachment = get_object_or_404(Attachment.objects.filter(application=application), pk=attachment_id)
+        attachment = get_object_or_404(
+            Attachment.objects.filter(application=application), pk=attachment_id
+        )
         return serve_attachment(request.user, attachment)
 
 
 def serve_attachment(user: Any, attachment: Attachment) -> FileResponse:
     """Stream a stored file to someone already allowed to see its application; audited."""
-    record_event(verb=Verb.ATTACHMENT_DOWNLOADED, obj=attachment, tenant=attachment.application.tenant,
-                 actor=user, changes={"sha256": attachment.sha256})
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type,
-                            as_attachment=True, filename=attachment.original_name)
+    record_event(
+        verb=Verb.ATTACHMENT_DOWNLOADED,
+        obj=attachment,
+        tenant=attachment.application.tenant,
+        actor=user,
+        changes={"sha256": attachment.sha256},
+    )
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=True,
+        filename=attachment.original_name,
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -44,10 +44,14 @@ class ApplicationQuerySet(RestrictedQuerySet):
 
 
 class CountryApplication(models.Model):
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="applications")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="applications"
+    )
     reference = models.CharField(max_length=20, unique=True, editable=False)
     title = models.CharField(max_length=200)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.DRAFT, db_index=True
+    )
     version = models.PositiveIntegerField(default=1)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -55,11 +59,15 @@ class CountryApplication(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     # Localization
     languages = ArrayField(models.CharField(max_length=2), default=list, blank=True)
-    sectors = ArrayField(models.CharField(max_length=20, choices=Sector.choices), default=list, blank=True)
+    sectors = ArrayField(
+        models.CharField(max_length=20, choices=Sector.choices), default=list, blank=True
+    )
     other_sector = models.CharField(max_length=200, blank=True)
     customization_notes = models.TextField(blank=True)
     # Data sovereignty
@@ -71,10 +79,14 @@ class CountryApplication(models.Model):
     encryption = models.BooleanField(null=True, blank=True)
     personnel_oversight = models.BooleanField(null=True, blank=True)
     # Start-up fund
-    startup_fund_amount = models.DecimalField(max_digits=24, decimal_places=4, null=True, blank=True)
+    startup_fund_amount = models.DecimalField(
+        max_digits=24, decimal_places=4, null=True, blank=True
+    )
     startup_fund_currency = models.CharField(max_length=3, blank=True)
     # Derived: sum of the sites' estimates
-    estimated_annual_co2_tonnes = models.DecimalField(max_digits=16, decimal_places=1, null=True, blank=True)
+    estimated_annual_co2_tonnes = models.DecimalField(
+        max_digits=16, decimal_places=1, null=True, blank=True
+    )
 
     # Written by compliance (partnerships never imports it): the last screening's outcome,
     # against which territory-list version. Reset when a new list version loads.
@@ -87,7 +99,9 @@ class CountryApplication(models.Model):
     stage_entered_at = models.DateTimeField(null=True, blank=True)
     stage_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     overdue_notified = models.BooleanField(default=False)
-    assigned_to = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assigned_to = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     info_requested_from = models.CharField(max_length=20, choices=State.choices, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
@@ -111,7 +125,12 @@ class ReferenceCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "year"], name="reference_counter_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "year"], name="reference_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.year}: {self.last}"
 
 
 class SiteQuerySet(RestrictedQuerySet):
@@ -119,7 +138,9 @@ class SiteQuerySet(RestrictedQuerySet):
 
 
 class Site(models.Model):
-    application = models.ForeignKey(CountryApplication, on_delete=models.CASCADE, related_name="sites")
+    application = models.ForeignKey(
+        CountryApplication, on_delete=models.CASCADE, related_name="sites"
+    )
     position = models.PositiveSmallIntegerField(default=0)
     country = models.CharField(max_length=2)
     region = models.CharField(max_length=120)
@@ -128,13 +149,17 @@ class Site(models.Model):
     energy_mix = models.JSONField(default=dict)
     pue = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     utilisation = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    estimated_annual_co2_tonnes = models.DecimalField(max_digits=16, decimal_places=1, null=True, blank=True)
+    estimated_annual_co2_tonnes = models.DecimalField(
+        max_digits=16, decimal_places=1, null=True, blank=True
+    )
 
     objects = SiteQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [models.CheckConstraint(condition=Q(capacity_mw__gt=0), name="site_capacity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity_mw__gt=0), name="site_capacity_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.country} {self.region}"
@@ -157,7 +182,9 @@ class Attachment(models.Model):
         ENCRYPTION = "encryption", _("Encryption at rest and in transit")
         PERSONNEL_OVERSIGHT = "personnel_oversight", _("Personnel access oversight")
 
-    application = models.ForeignKey(CountryApplication, on_delete=models.PROTECT, related_name="attachments")
+    application = models.ForeignKey(
+        CountryApplication, on_delete=models.PROTECT, related_name="attachments"
+    )
     obligation = models.ForeignKey(
         "Obligation", null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
     )
@@ -186,11 +213,15 @@ class DecisionQuerySet(RestrictedQuerySet):
 class Decision(models.Model):
     """Immutable record of one workflow action."""
 
-    application = models.ForeignKey(CountryApplication, on_delete=models.PROTECT, related_name="decisions")
+    application = models.ForeignKey(
+        CountryApplication, on_delete=models.PROTECT, related_name="decisions"
+    )
     action = models.CharField(max_length=30)
     from_state = models.CharField(max_length=20, choices=State.choices)
     to_state = models.CharField(max_length=20, choices=State.choices)
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_label = models.CharField(max_length=150)
     role = models.CharField(max_length=30)
     rationale = models.TextField(blank=True)
@@ -218,8 +249,12 @@ class PartnershipQuerySet(RestrictedQuerySet):
 
 
 class Partnership(models.Model):
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="partnerships")
-    application = models.OneToOneField(CountryApplication, on_delete=models.PROTECT, related_name="partnership")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="partnerships"
+    )
+    application = models.OneToOneField(
+        CountryApplication, on_delete=models.PROTECT, related_name="partnership"
+    )
     effective_date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
     flagged = models.BooleanField(default=False)
@@ -241,8 +276,12 @@ class Obligation(models.Model):
         MET = "met", _("Met")
         OVERDUE = "overdue", _("Overdue")
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="obligations")
-    application = models.ForeignKey(CountryApplication, on_delete=models.PROTECT, related_name="obligations")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="obligations"
+    )
+    application = models.ForeignKey(
+        CountryApplication, on_delete=models.PROTECT, related_name="obligations"
+    )
     partnership = models.ForeignKey(
         Partnership, null=True, blank=True, on_delete=models.PROTECT, related_name="obligations"
     )
@@ -251,7 +290,9 @@ class Obligation(models.Model):
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     met_at = models.DateTimeField(null=True, blank=True)
-    met_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    met_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     met_note = models.TextField(blank=True)
 
     objects = ObligationQuerySet.as_manager()
@@ -311,9 +352,15 @@ class CoInvestmentCommitment(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="commitments")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="commitments"
+    )
     application = models.ForeignKey(
-        CountryApplication, null=True, blank=True, on_delete=models.PROTECT, related_name="commitments"
+        CountryApplication,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commitments",
     )
     partnership = models.ForeignKey(
         Partnership, null=True, blank=True, on_delete=models.PROTECT, related_name="commitments"
@@ -335,7 +382,9 @@ class CoInvestmentCommitment(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="commitment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commitment_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant.code} {self.vehicle} {self.amount} {self.currency}"
@@ -352,7 +401,9 @@ class Tranche(models.Model):
         OVERDUE = "overdue", _("Overdue")
         CANCELLED = "cancelled", _("Cancelled")
 
-    commitment = models.ForeignKey(CoInvestmentCommitment, on_delete=models.CASCADE, related_name="tranches")
+    commitment = models.ForeignKey(
+        CoInvestmentCommitment, on_delete=models.CASCADE, related_name="tranches"
+    )
     due_date = models.DateField()
     amount = models.DecimalField(max_digits=20, decimal_places=3)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
@@ -363,7 +414,9 @@ class Tranche(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="tranche_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="tranche_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.due_date} {self.amount}"

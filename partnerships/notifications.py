@@ -42,7 +42,9 @@ def _role_holders(role: str) -> list[str]:
 
 def queue(recipients: list[str], subject: str, body: str) -> None:
     """Write outbox rows (inside the caller's transaction); delivery is kicked after commit."""
-    OutboxEmail.objects.bulk_create([OutboxEmail(to=to, subject=subject[:200], body=body) for to in recipients])
+    OutboxEmail.objects.bulk_create(
+        [OutboxEmail(to=to, subject=subject[:200], body=body) for to in recipients]
+    )
     if recipients:
         transaction.on_commit(_kick_delivery)
 
@@ -52,7 +54,7 @@ def _kick_delivery() -> None:
 
     try:
         deliver_outbox.delay()
-    except Exception:  # noqa: BLE001 - broker down: the beat sweep delivers later; nothing is lost
+    except Exception:
         import logging
 
         logging.getLogger(__name__).warning("outbox delivery not enqueued; beat will retry")
@@ -100,7 +102,7 @@ def deliver_pending(batch: int = 100) -> int:
                 row.attempts += 1
                 try:
                     send_mail(row.subject, row.body, None, [row.to])
-                except Exception:  # noqa: BLE001 - counted in attempts and retried later
+                except Exception:
                     row.save(update_fields=["attempts"])
                     continue
                 row.sent_at = timezone.now()

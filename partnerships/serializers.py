@@ -42,18 +42,42 @@ class StrictMixin:
 class SiteSerializer(StrictMixin, serializers.ModelSerializer):
     country = serializers.CharField(max_length=2, validators=[drf(validators.country_code)])
     region = serializers.CharField(max_length=120)
-    capacity_mw = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    capacity_mw = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=Decimal("0.001")
+    )
     target_online_date = serializers.DateField(validators=[drf(validators.future_date)])
-    energy_mix = serializers.DictField(child=serializers.JSONField(), validators=[drf(validators.energy_mix)])
-    pue = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=Decimal(1), max_value=Decimal(3), required=False, allow_null=True)
+    energy_mix = serializers.DictField(
+        child=serializers.JSONField(), validators=[drf(validators.energy_mix)]
+    )
+    pue = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal(1),
+        max_value=Decimal(3),
+        required=False,
+        allow_null=True,
+    )
     utilisation = serializers.DecimalField(
-        max_digits=4, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal(1), required=False, allow_null=True
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal(1),
+        required=False,
+        allow_null=True,
     )
 
     class Meta:
         model = Site
-        fields = ["country", "region", "capacity_mw", "target_online_date", "energy_mix", "pue",
-                  "utilisation", "estimated_annual_co2_tonnes"]
+        fields = [
+            "country",
+            "region",
+            "capacity_mw",
+            "target_online_date",
+            "energy_mix",
+            "pue",
+            "utilisation",
+            "estimated_annual_co2_tonnes",
+        ]
         read_only_fields = ["estimated_annual_co2_tonnes"]
 
     def validate_country(self, value: str) -> str:
@@ -86,45 +110,89 @@ class StartupFundSerializer(StrictMixin, serializers.Serializer):
 EXAMPLE = {
     "tenant": "JP",
     "title": "Kansai sovereign AI campus",
-    "sites": [{"country": "JP", "region": "Kansai", "capacity_mw": "120", "target_online_date": "2028-04-01",
-               "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30}}],
+    "sites": [
+        {
+            "country": "JP",
+            "region": "Kansai",
+            "capacity_mw": "120",
+            "target_online_date": "2028-04-01",
+            "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30},
+        }
+    ],
     "languages": ["ja"],
     "sectors": ["healthcare", "education", "public_services"],
     "customization_notes": "Japanese public-sector terminology",
     "data_residency_required": True,
-    "security_commitments": {"hardware_security": True, "zero_trust": True, "encryption": True,
-                             "personnel_oversight": True},
+    "security_commitments": {
+        "hardware_security": True,
+        "zero_trust": True,
+        "encryption": True,
+        "personnel_oversight": True,
+    },
     "startup_fund": {"amount": "50000000000", "currency": "JPY"},
 }
 
 
-@extend_schema_serializer(examples=[OpenApiExample("A complete application", value=EXAMPLE, request_only=True)])
+@extend_schema_serializer(
+    examples=[OpenApiExample("A complete application", value=EXAMPLE, request_only=True)]
+)
 class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
     """An application as officials write it and everyone allowed reads it."""
 
     tenant = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sites = SiteSerializer(many=True, required=False)
     languages = serializers.ListField(
-        child=serializers.CharField(max_length=2, validators=[drf(validators.language_code)]), required=False, max_length=20
+        child=serializers.CharField(max_length=2, validators=[drf(validators.language_code)]),
+        required=False,
+        max_length=20,
     )
-    sectors = serializers.ListField(child=serializers.ChoiceField(choices=Sector.choices), required=False, max_length=4)
-    data_categories = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=30)
+    sectors = serializers.ListField(
+        child=serializers.ChoiceField(choices=Sector.choices), required=False, max_length=4
+    )
+    data_categories = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=30
+    )
     security_commitments = SecurityCommitmentsSerializer(required=False)
     startup_fund = StartupFundSerializer(required=False, allow_null=True)
     public_state = serializers.SerializerMethodField()
-    version = serializers.IntegerField(required=False, help_text="The version you saw (PATCH: required).")
+    version = serializers.IntegerField(
+        required=False, help_text="The version you saw (PATCH: required)."
+    )
 
     class Meta:
         model = CountryApplication
         fields = [
-            "id", "tenant", "reference", "title", "state", "public_state", "version",
-            "created_at", "updated_at", "submitted_at",
-            "sites", "languages", "sectors", "other_sector", "customization_notes",
-            "data_residency_required", "data_categories", "security_commitments", "startup_fund",
-            "estimated_annual_co2_tonnes", "screening_outcome",
+            "id",
+            "tenant",
+            "reference",
+            "title",
+            "state",
+            "public_state",
+            "version",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "sites",
+            "languages",
+            "sectors",
+            "other_sector",
+            "customization_notes",
+            "data_residency_required",
+            "data_categories",
+            "security_commitments",
+            "startup_fund",
+            "estimated_annual_co2_tonnes",
+            "screening_outcome",
         ]
-        read_only_fields = ["reference", "state", "created_at", "updated_at", "submitted_at",
-                            "estimated_annual_co2_tonnes", "screening_outcome"]
+        read_only_fields = [
+            "reference",
+            "state",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "estimated_annual_co2_tonnes",
+            "screening_outcome",
+        ]
 
     def get_public_state(self, obj: CountryApplication) -> str:
         return public_state(obj.state)
@@ -139,11 +207,18 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
 
     def to_representation(self, instance: CountryApplication) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["security_commitments"] = {f: getattr(instance, f) for f in CountryApplication.SECURITY_FIELDS}
+        data["security_commitments"] = {
+            f: getattr(instance, f) for f in CountryApplication.SECURITY_FIELDS
+        }
         data["startup_fund"] = (
-            {"amount": validators.plain_decimal(instance.startup_fund_amount) if instance.startup_fund_amount is not None else None,
-             "currency": instance.startup_fund_currency}
-            if instance.startup_fund_currency else None
+            {
+                "amount": validators.plain_decimal(instance.startup_fund_amount)
+                if instance.startup_fund_amount is not None
+                else None,
+                "currency": instance.startup_fund_currency,
+            }
+            if instance.startup_fund_currency
+            else None
         )
         if not self.context.get("internal", True):
             data.pop("state", None)
@@ -152,7 +227,11 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
 
 
 class ApplicationCreateSerializer(ApplicationSerializer):
-    tenant = serializers.CharField(max_length=2, required=False, help_text="Country code; optional for an official of one country.")  # type: ignore[assignment]
+    tenant = serializers.CharField(
+        max_length=2,
+        required=False,
+        help_text="Country code; optional for an official of one country.",
+    )  # type: ignore[assignment]
 
     class Meta(ApplicationSerializer.Meta):
         extra_kwargs = {"title": {"required": True}}
@@ -163,8 +242,17 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "original_name", "content_type", "size", "sha256", "evidence_for", "obligation",
-                  "uploaded_at", "download_url"]
+        fields = [
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "evidence_for",
+            "obligation",
+            "uploaded_at",
+            "download_url",
+        ]
 
     def get_download_url(self, obj: Attachment) -> str:
         return f"/api/v1/applications/{obj.application_id}/attachments/{obj.pk}/download/"
@@ -172,15 +260,28 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    evidence_for = serializers.ChoiceField(choices=Attachment.Evidence.choices, required=False, default="")
+    evidence_for = serializers.ChoiceField(
+        choices=Attachment.Evidence.choices, required=False, default=""
+    )
     obligation = serializers.IntegerField(required=False, allow_null=True)
 
 
 class DecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Decision
-        fields = ["id", "action", "from_state", "to_state", "actor_label", "role", "rationale",
-                  "message_to_country", "risk_level", "created_at", "application_version"]
+        fields = [
+            "id",
+            "action",
+            "from_state",
+            "to_state",
+            "actor_label",
+            "role",
+            "rationale",
+            "message_to_country",
+            "risk_level",
+            "created_at",
+            "application_version",
+        ]
 
     def to_representation(self, instance: Decision) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -205,9 +306,13 @@ class ConditionSerializer(serializers.Serializer):
 class TransitionSerializer(StrictMixin, serializers.Serializer):
     action = serializers.CharField(max_length=30)
     version = serializers.IntegerField(min_value=1)
-    rationale = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    rationale = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20000
+    )
     risk_level = serializers.CharField(required=False, allow_blank=True, default="", max_length=10)
-    message_to_country = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    message_to_country = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20000
+    )
     conditions = ConditionSerializer(many=True, required=False, default=list, max_length=20)
 
 
@@ -216,4 +321,13 @@ class ObligationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Obligation
-        fields = ["id", "text", "due_date", "status", "met_at", "met_note", "partnership", "evidence"]
+        fields = [
+            "id",
+            "text",
+            "due_date",
+            "status",
+            "met_at",
+            "met_note",
+            "partnership",
+            "evidence",
+        ]

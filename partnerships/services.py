@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from partnerships import emissions
-from partnerships.validators import plain_decimal
 from partnerships.models import (
     Attachment,
     CountryApplication,
@@ -30,6 +29,7 @@ from partnerships.models import (
     Site,
     State,
 )
+from partnerships.validators import plain_decimal
 from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
@@ -38,8 +38,13 @@ from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
 
 SCALAR_FIELDS = (
-    "title", "languages", "sectors", "other_sector", "customization_notes",
-    "data_residency_required", "data_categories",
+    "title",
+    "languages",
+    "sectors",
+    "other_sector",
+    "customization_notes",
+    "data_residency_required",
+    "data_categories",
 )
 
 
@@ -57,9 +62,17 @@ def resolve_tenant_for_create(*, actor: Any, tenant_code: str | None) -> Tenant:
     access = access_for(actor)
     editable = access.editable_tenant_ids()
     if tenant_code:
-        tenant = Tenant.objects.filter(code=tenant_code.upper(), id__in=editable, status="active").first()
+        tenant = Tenant.objects.filter(
+            code=tenant_code.upper(), id__in=editable, status="active"
+        ).first()
         if tenant is None:
-            raise ValidationError({"tenant": [_("You cannot create applications for %(code)s.") % {"code": tenant_code}]})
+            raise ValidationError(
+                {
+                    "tenant": [
+                        _("You cannot create applications for %(code)s.") % {"code": tenant_code}
+                    ]
+                }
+            )
         return tenant
     if len(editable) == 1:
         return Tenant.objects.get(id=next(iter(editable)))
@@ -73,13 +86,19 @@ def _snapshot(application: CountryApplication) -> dict[str, Any]:
     data.update({f: getattr(application, f) for f in CountryApplication.SECURITY_FIELDS})
     data["startup_fund"] = (
         f"{plain_decimal(application.startup_fund_amount)} {application.startup_fund_currency}"
-        if application.startup_fund_amount is not None else None
+        if application.startup_fund_amount is not None
+        else None
     )
     data["sites"] = [
-        {"country": s.country, "region": s.region, "capacity_mw": plain_decimal(s.capacity_mw),
-         "target_online_date": s.target_online_date.isoformat(), "energy_mix": s.energy_mix,
-         "pue": str(s.pue) if s.pue is not None else None,
-         "utilisation": str(s.utilisation) if s.utilisation is not None else None}
+        {
+            "country": s.country,
+            "region": s.region,
+            "capacity_mw": plain_decimal(s.capacity_mw),
+            "target_online_date": s.target_online_date.isoformat(),
+            "energy_mix": s.energy_mix,
+            "pue": str(s.pue) if s.pue is not None else None,
+            "utilisation": str(s.utilisation) if s.utilisation is not None else None,
+        }
         for s in application.sites.all()
     ]
     return data
@@ -104,13 +123,31 @@ def _replace_sites(application: CountryApplication, sites: list[dict[str, Any]])
     rows = []
     for position, site in enumerate(sites):
         tonnes = emissions.annual_tonnes(
-            capacity_mw=site["capacity_mw"], energy_mix=site["energy_mix"],
-            pue=site.get("pue"), utilisation=site.get("utilisation"),
+            capacity_mw=site["capacity_mw"],
+            energy_mix=site["energy_mix"],
+            pue=site.get("pue"),
+            utilisation=site.get("utilisation"),
         )
         total += tonnes
-        rows.append(Site(application=application, position=position, estimated_annual_co2_tonnes=tonnes,
-                         **{k: site.get(k) for k in ("country", "region", "capacity_mw", "target_online_date",
-                                                     "energy_mix", "pue", "utilisation")}))
+        rows.append(
+            Site(
+                application=application,
+                position=position,
+                estimated_annual_co2_tonnes=tonnes,
+                **{
+                    k: site.get(k)
+                    for k in (
+                        "country",
+                        "region",
+                        "capacity_mw",
+                        "target_online_date",
+                        "energy_mix",
+                        "pue",
+                        "utilisation",
+                    )
+                },
+            )
+        )
     Site.objects.bulk_create(rows)
     application.estimated_annual_co2_tonnes = total if rows else None
 
@@ -130,7 +167,12 @@ def application_create(*, actor: Any, tenant: Tenant, data: dict[str, Any]) -> C
         application.save()
         _replace_sites(application, data.get("sites") or [])
         application.save(update_fields=["estimated_annual_co2_tonnes"])
-        record_event(actor=actor, verb=Verb.APPLICATION_CREATED, obj=application, changes=diff({}, _snapshot(application)))
+        record_event(
+            actor=actor,
+            verb=Verb.APPLICATION_CREATED,
+            obj=application,
+            changes=diff({}, _snapshot(application)),
+        )
     return application
 
 
@@ -146,12 +188,16 @@ def application_update(
         raise ValidationError({"version": [_("Send the version you saw.")]})
     with transaction.atomic():
         locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
-        if not access_for(actor).has_tenant_role(locked.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        if not access_for(actor).has_tenant_role(
+            locked.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN
+        ):
             raise PermissionDenied(_("Only the country's officials edit its applications."))
         if locked.version != version:
             raise TransitionConflict(_("The application changed since you loaded it; reload it."))
         if locked.state not in EDITABLE_STATES:
-            raise TransitionConflict(_("The application cannot be edited while it is under review."))
+            raise TransitionConflict(
+                _("The application cannot be edited while it is under review.")
+            )
         before = _snapshot(locked)
         _apply(locked, data)
         if "sites" in data:
@@ -183,9 +229,11 @@ def missing_for_submit(application: CountryApplication) -> list[str]:
     if application.data_residency_required is None:
         missing.append(_("the data-residency answer"))
     labels = dict(Attachment.Evidence.choices)
-    for name in CountryApplication.SECURITY_FIELDS:
-        if getattr(application, name) is None:
-            missing.append(_("an answer on %(commitment)s") % {"commitment": labels[name]})
+    missing.extend(
+        _("an answer on %(commitment)s") % {"commitment": labels[name]}
+        for name in CountryApplication.SECURITY_FIELDS
+        if getattr(application, name) is None
+    )
     if application.startup_fund_amount is None:
         missing.append(_("the start-up fund size and currency"))
     return missing
@@ -199,7 +247,12 @@ def completeness(application: CountryApplication) -> int:
 
 # --- Attachments -----------------------------------------------------------------------------
 
-ALLOWED_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/csv": "csv"}
+ALLOWED_TYPES = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "text/csv": "csv",
+}
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -234,7 +287,9 @@ def attachment_add(
     if not access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
         raise PermissionDenied(_("Only the country's officials add files."))
     if obligation is None and application.state not in EDITABLE_STATES:
-        raise TransitionConflict(_("Files can be added while the application is a draft or answers questions."))
+        raise TransitionConflict(
+            _("Files can be added while the application is a draft or answers questions.")
+        )
     if obligation is not None and obligation.application_id != application.pk:
         raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
     if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
@@ -252,34 +307,61 @@ def attachment_add(
     upload.seek(0)
     with transaction.atomic():
         attachment = Attachment(
-            application=application, obligation=obligation, original_name=(upload.name or "file")[:200],
-            content_type=content_type, size=upload.size, sha256=digest.hexdigest(),
-            evidence_for=evidence_for, uploaded_by=actor,
+            application=application,
+            obligation=obligation,
+            original_name=(upload.name or "file")[:200],
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            evidence_for=evidence_for,
+            uploaded_by=actor,
         )
         attachment.file.save(f"{ALLOWED_TYPES[content_type]}", upload, save=False)
         attachment.save()
-        record_event(actor=actor, verb=Verb.ATTACHMENT_ADDED, obj=attachment, tenant=application.tenant,
-                     changes={"name": attachment.original_name, "sha256": attachment.sha256,
-                              "size": attachment.size, "content_type": content_type,
-                              "evidence_for": evidence_for, "obligation": obligation.pk if obligation else None})
+        record_event(
+            actor=actor,
+            verb=Verb.ATTACHMENT_ADDED,
+            obj=attachment,
+            tenant=application.tenant,
+            changes={
+                "name": attachment.original_name,
+                "sha256": attachment.sha256,
+                "size": attachment.size,
+                "content_type": content_type,
+                "evidence_for": evidence_for,
+                "obligation": obligation.pk if obligation else None,
+            },
+        )
         if obligation is not None:
-            record_event(actor=actor, verb=Verb.OBLIGATION_EVIDENCE_ADDED, obj=obligation, tenant=application.tenant,
-                         changes={"attachment": attachment.pk})
+            record_event(
+                actor=actor,
+                verb=Verb.OBLIGATION_EVIDENCE_ADDED,
+                obj=obligation,
+                tenant=application.tenant,
+                changes={"attachment": attachment.pk},
+            )
     return attachment
 
 
 # --- Work management --------------------------------------------------------------------------
 
 
-def application_assign(*, application: CountryApplication, actor: Any, assignee: Any) -> CountryApplication:
+def application_assign(
+    *, application: CountryApplication, actor: Any, assignee: Any
+) -> CountryApplication:
     """Claim (assignee = actor) or assign the current stage; grants the object permission."""
     role = STATE_ROLE.get(State(application.state))
     if role is None:
         raise TransitionConflict(_("Only applications in a review stage are assigned."))
     for person in {actor, assignee}:
         person_access = access_for(person)
-        if not person_access.has_programme_role(role) or application.tenant_id in person_access.tenant_ids:
-            raise PermissionDenied(_("%(user)s cannot work this stage.") % {"user": person.get_username()})
+        if (
+            not person_access.has_programme_role(role)
+            or application.tenant_id in person_access.tenant_ids
+        ):
+            raise PermissionDenied(
+                _("%(user)s cannot work this stage.") % {"user": person.get_username()}
+            )
     with transaction.atomic():
         locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
         previous = locked.assigned_to
@@ -288,14 +370,26 @@ def application_assign(*, application: CountryApplication, actor: Any, assignee:
         assign_perm("partnerships.review_application", assignee, locked)
         locked.assigned_to = assignee
         locked.save(update_fields=["assigned_to", "updated_at"])
-        record_event(actor=actor, verb=Verb.WORKFLOW_ASSIGNED, obj=locked, role=role,
-                     changes={"assigned_to": {"before": previous.get_username() if previous else None,
-                                              "after": assignee.get_username()}})
+        record_event(
+            actor=actor,
+            verb=Verb.WORKFLOW_ASSIGNED,
+            obj=locked,
+            role=role,
+            changes={
+                "assigned_to": {
+                    "before": previous.get_username() if previous else None,
+                    "after": assignee.get_username(),
+                }
+            },
+        )
         if assignee != actor and assignee.email:
             from partnerships.notifications import queue
 
-            queue([assignee.email], f"[{locked.reference}] assigned to you",
-                  f"{actor.get_username()} assigned you {locked.reference} ({locked.state}).")
+            queue(
+                [assignee.email],
+                f"[{locked.reference}] assigned to you",
+                f"{actor.get_username()} assigned you {locked.reference} ({locked.state}).",
+            )
     return locked
 
 
@@ -314,24 +408,38 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
         for application in late:
             application.overdue_notified = True
             application.save(update_fields=["overdue_notified"])
-            record_event(verb=Verb.WORKFLOW_OVERDUE, obj=application,
-                         changes={"state": application.state, "due": application.stage_due_at})
+            record_event(
+                verb=Verb.WORKFLOW_OVERDUE,
+                obj=application,
+                changes={"state": application.state, "due": application.stage_due_at},
+            )
             if application.assigned_to is not None:
-                notify_users([application.assigned_to], f"[{application.reference}] overdue",
-                             f"{application.reference} is past its due date in {application.state}.")
+                notify_users(
+                    [application.assigned_to],
+                    f"[{application.reference}] overdue",
+                    f"{application.reference} is past its due date in {application.state}.",
+                )
             counts["applications"] += 1
         today = timezone.localdate()
-        for obligation in Obligation.objects.select_for_update(skip_locked=True).filter(
-            status=Obligation.Status.OPEN, due_date__lt=today
-        ).select_related("tenant", "application"):
+        for obligation in (
+            Obligation.objects.select_for_update(skip_locked=True)
+            .filter(status=Obligation.Status.OPEN, due_date__lt=today)
+            .select_related("tenant", "application")
+        ):
             obligation.status = Obligation.Status.OVERDUE
             obligation.save(update_fields=["status"])
-            record_event(verb=Verb.OBLIGATION_OVERDUE, obj=obligation,
-                         changes={"status": {"before": "open", "after": "overdue"}})
+            record_event(
+                verb=Verb.OBLIGATION_OVERDUE,
+                obj=obligation,
+                changes={"status": {"before": "open", "after": "overdue"}},
+            )
             from partnerships.notifications import _officials
 
-            queue(_officials(obligation.application), f"[{obligation.application.reference}] obligation overdue",
-                  f"The condition “{obligation.text}” was due on {obligation.due_date}.")
+            queue(
+                _officials(obligation.application),
+                f"[{obligation.application.reference}] obligation overdue",
+                f"The condition “{obligation.text}” was due on {obligation.due_date}.",
+            )
             counts["obligations"] += 1
     return counts
 
@@ -353,6 +461,12 @@ def obligation_mark_met(*, obligation: Obligation, actor: Any, note: str) -> Obl
         locked.status = Obligation.Status.MET
         locked.met_at, locked.met_by, locked.met_note = timezone.now(), actor, note.strip()
         locked.save(update_fields=["status", "met_at", "met_by", "met_note"])
-        record_event(actor=actor, verb=Verb.OBLIGATION_MET, obj=locked, tenant=locked.tenant, reason=note,
-                     changes={"status": {"before": before, "after": "met"}})
+        record_event(
+            actor=actor,
+            verb=Verb.OBLIGATION_MET,
+            obj=locked,
+            tenant=locked.tenant,
+            reason=note,
+            changes={"status": {"before": before, "after": "met"}},
+        )
     return locked

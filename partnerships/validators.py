@@ -17,7 +17,9 @@ from partnerships.emissions import emission_factors
 def country_code(value: str) -> str:
     value = (value or "").strip().upper()
     if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
-        raise ValidationError(_("%(value)s is not an ISO 3166-1 alpha-2 country code.") % {"value": value})
+        raise ValidationError(
+            _("%(value)s is not an ISO 3166-1 alpha-2 country code.") % {"value": value}
+        )
     return value
 
 
@@ -43,7 +45,8 @@ def money_amount(amount: Decimal, currency: str) -> Decimal:
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValidationError(
-            _("%(currency)s amounts have at most %(places)s decimal places.") % {"currency": currency, "places": places}
+            _("%(currency)s amounts have at most %(places)s decimal places.")
+            % {"currency": currency, "places": places}
         )
     if amount >= Decimal(10) ** 16:
         raise ValidationError(_("The amount is too large."))
@@ -59,7 +62,8 @@ def energy_mix(value: Any) -> dict[str, int]:
     for source, share in value.items():
         if source not in known:
             raise ValidationError(
-                _("Unknown energy source %(source)s; use one of: %(known)s.") % {"source": source, "known": ", ".join(known)}
+                _("Unknown energy source %(source)s; use one of: %(known)s.")
+                % {"source": source, "known": ", ".join(known)}
             )
         if isinstance(share, bool) or not isinstance(share, int | str | Decimal | float):
             raise ValidationError(_("Percentages must be whole numbers."))
@@ -72,7 +76,9 @@ def energy_mix(value: Any) -> dict[str, int]:
         mix[source] = int(number)
     total = sum(mix.values())
     if total != 100:
-        raise ValidationError(_("The energy mix must sum to 100 %% (it sums to %(total)s).") % {"total": total})
+        raise ValidationError(
+            _("The energy mix must sum to 100 %% (it sums to %(total)s).") % {"total": total}
+        )
     return mix
 
 

@@ -102,41 +102,87 @@ class Action:
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("submit", _("Submit"), frozenset({State.DRAFT, State.INFO_REQUESTED}), State.SCREENING, TENANT),
         Action(
-            "clear_hold", _("Clear the hold"), frozenset({State.SCREENING_HOLD}), State.TECHNICAL_REVIEW,
-            Role.COMPLIANCE_OFFICER, approving=True, rationale_required=True,
+            "submit",
+            _("Submit"),
+            frozenset({State.DRAFT, State.INFO_REQUESTED}),
+            State.SCREENING,
+            TENANT,
         ),
         Action(
-            "approve_technical", _("Approve technical review"), frozenset({State.TECHNICAL_REVIEW}),
-            State.SECURITY_REVIEW, Role.REVIEWER, approving=True,
-        ),
-        Action(
-            "approve_security", _("Approve security review"), frozenset({State.SECURITY_REVIEW}),
-            State.US_COORDINATION, Role.SECURITY_REVIEWER, approving=True, risk_level_required=True,
-        ),
-        Action(
-            "concur", _("Concur"), frozenset({State.US_COORDINATION}), State.FINAL_REVIEW,
-            Role.US_COORDINATOR, approving=True, rationale_required=True, conditions_allowed=True,
-        ),
-        Action(
-            "non_concur", _("Do not concur"), frozenset({State.US_COORDINATION}), State.REJECTED,
-            Role.US_COORDINATOR, rationale_required=True,
-        ),
-        Action(
-            "approve", _("Approve partnership"), frozenset({State.FINAL_REVIEW}), State.APPROVED,
-            Role.APPROVER, approving=True,
-        ),
-        Action(
-            "request_info", _("Request information"), REVIEW_STATES, State.INFO_REQUESTED, None,
+            "clear_hold",
+            _("Clear the hold"),
+            frozenset({State.SCREENING_HOLD}),
+            State.TECHNICAL_REVIEW,
+            Role.COMPLIANCE_OFFICER,
+            approving=True,
             rationale_required=True,
         ),
         Action(
-            "reject", _("Reject"), REVIEW_STATES | {State.SCREENING_HOLD}, State.REJECTED, None,
+            "approve_technical",
+            _("Approve technical review"),
+            frozenset({State.TECHNICAL_REVIEW}),
+            State.SECURITY_REVIEW,
+            Role.REVIEWER,
+            approving=True,
+        ),
+        Action(
+            "approve_security",
+            _("Approve security review"),
+            frozenset({State.SECURITY_REVIEW}),
+            State.US_COORDINATION,
+            Role.SECURITY_REVIEWER,
+            approving=True,
+            risk_level_required=True,
+        ),
+        Action(
+            "concur",
+            _("Concur"),
+            frozenset({State.US_COORDINATION}),
+            State.FINAL_REVIEW,
+            Role.US_COORDINATOR,
+            approving=True,
+            rationale_required=True,
+            conditions_allowed=True,
+        ),
+        Action(
+            "non_concur",
+            _("Do not concur"),
+            frozenset({State.US_COORDINATION}),
+            State.REJECTED,
+            Role.US_COORDINATOR,
             rationale_required=True,
         ),
         Action(
-            "withdraw", _("Withdraw"), frozenset(set(State) - FINAL_STATES), State.WITHDRAWN, TENANT,
+            "approve",
+            _("Approve partnership"),
+            frozenset({State.FINAL_REVIEW}),
+            State.APPROVED,
+            Role.APPROVER,
+            approving=True,
+        ),
+        Action(
+            "request_info",
+            _("Request information"),
+            REVIEW_STATES,
+            State.INFO_REQUESTED,
+            None,
+            rationale_required=True,
+        ),
+        Action(
+            "reject",
+            _("Reject"),
+            REVIEW_STATES | {State.SCREENING_HOLD},
+            State.REJECTED,
+            None,
+            rationale_required=True,
+        ),
+        Action(
+            "withdraw",
+            _("Withdraw"),
+            frozenset(set(State) - FINAL_STATES),
+            State.WITHDRAWN,
+            TENANT,
         ),
     )
 }
@@ -184,7 +230,10 @@ def _four_eyes_error(action: Action, application: CountryApplication, actor: Any
         .first()
     )
     if earlier:
-        return str(_("Four eyes: you already took the approving action “%(action)s” here.") % {"action": earlier})
+        return str(
+            _("Four eyes: you already took the approving action “%(action)s” here.")
+            % {"action": earlier}
+        )
     return None
 
 
@@ -234,7 +283,9 @@ def _validate_input(
         if risk_level not in RISK_LEVELS:
             errors["risk_level"] = [str(_("Choose a risk level: low, medium, high or critical."))]
         elif risk_level not in APPROVABLE_RISK_LEVELS:
-            errors["risk_level"] = [str(_("A critical risk cannot be approved; reject or request information."))]
+            errors["risk_level"] = [
+                str(_("A critical risk cannot be approved; reject or request information."))
+            ]
     elif risk_level:
         errors["risk_level"] = [str(_("This action takes no risk level."))]
     if conditions and not action.conditions_allowed:
@@ -244,7 +295,9 @@ def _validate_input(
         if not condition.text.strip():
             errors.setdefault("conditions", []).append(str(_("A condition needs a text.")))
         if condition.due_date < today:
-            errors.setdefault("conditions", []).append(str(_("A condition's due date cannot be in the past.")))
+            errors.setdefault("conditions", []).append(
+                str(_("A condition's due date cannot be in the past."))
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -290,12 +343,18 @@ def application_transition(
 
     spec = ACTIONS.get(action)
     if spec is None:
-        raise ValidationError({"action": [str(_("Unknown action %(action)s.") % {"action": action})]})
+        raise ValidationError(
+            {"action": [str(_("Unknown action %(action)s.") % {"action": action})]}
+        )
     conditions = conditions or []
     _validate_input(spec, rationale=rationale, risk_level=risk_level, conditions=conditions)
 
     with transaction.atomic():
-        locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application.pk)
+        locked = (
+            CountryApplication.objects.select_for_update()
+            .select_related("tenant")
+            .get(pk=application.pk)
+        )
         if locked.version != version:
             raise TransitionConflict(
                 str(_("The application changed (version %(now)s, you saw %(seen)s); reload it."))
@@ -326,8 +385,16 @@ def application_transition(
         if spec.is_tenant_action:
             role_used = sorted(access_for(actor).tenant_roles.get(locked.tenant_id, {""}))[0]
 
-        update_fields = ["state", "stage_entered_at", "stage_due_at", "overdue_notified", "assigned_to",
-                         "version", "updated_at", "updated_by"]
+        update_fields = [
+            "state",
+            "stage_entered_at",
+            "stage_due_at",
+            "overdue_notified",
+            "assigned_to",
+            "version",
+            "updated_at",
+            "updated_by",
+        ]
         if action == "request_info":
             locked.info_requested_from = from_state
             update_fields.append("info_requested_from")
@@ -357,15 +424,25 @@ def application_transition(
         )
         for condition in conditions:
             obligation = Obligation.objects.create(
-                tenant=locked.tenant, application=locked, decision=decision,
-                text=condition.text.strip(), due_date=condition.due_date,
+                tenant=locked.tenant,
+                application=locked,
+                decision=decision,
+                text=condition.text.strip(),
+                due_date=condition.due_date,
             )
-            record_event(actor=actor, verb=Verb.OBLIGATION_CREATED, obj=obligation, tenant=locked.tenant, role=role_used,
-                         changes={"text": obligation.text, "due_date": obligation.due_date})
+            record_event(
+                actor=actor,
+                verb=Verb.OBLIGATION_CREATED,
+                obj=obligation,
+                tenant=locked.tenant,
+                role=role_used,
+                changes={"text": obligation.text, "due_date": obligation.due_date},
+            )
         record_event(
             actor=actor,
-            verb=Verb(f"workflow.{action}") if action not in ("submit", "withdraw") else
-            (Verb.APPLICATION_SUBMITTED if action == "submit" else Verb.APPLICATION_WITHDRAWN),
+            verb=Verb(f"workflow.{action}")
+            if action not in ("submit", "withdraw")
+            else (Verb.APPLICATION_SUBMITTED if action == "submit" else Verb.APPLICATION_WITHDRAWN),
             obj=locked,
             role=role_used,
             reason=rationale,
@@ -374,7 +451,11 @@ def application_transition(
                 "version": {"before": version, "after": locked.version},
                 **({"risk_level": risk_level} if risk_level else {}),
                 **({"message_to_country": message_to_country} if message_to_country else {}),
-                **({"conditions": [{"text": c.text, "due_date": c.due_date} for c in conditions]} if conditions else {}),
+                **(
+                    {"conditions": [{"text": c.text, "due_date": c.due_date} for c in conditions]}
+                    if conditions
+                    else {}
+                ),
             },
         )
         if action == "approve":
@@ -382,26 +463,48 @@ def application_transition(
                 tenant=locked.tenant, application=locked, effective_date=timezone.localdate()
             )
             Obligation.objects.filter(application=locked).update(partnership=partnership)
-            record_event(actor=actor, verb=Verb.PARTNERSHIP_CREATED, obj=partnership, tenant=locked.tenant, role=role_used)
+            record_event(
+                actor=actor,
+                verb=Verb.PARTNERSHIP_CREATED,
+                obj=partnership,
+                tenant=locked.tenant,
+                role=role_used,
+            )
         notifications.queue_for_transition(locked, decision)
         if action == "submit":
             app_id, app_version = locked.pk, locked.version
-            _after_commit(lambda: application_submitted.send(
-                sender=CountryApplication, application_id=app_id, version=app_version))
+            _after_commit(
+                lambda: application_submitted.send(
+                    sender=CountryApplication, application_id=app_id, version=app_version
+                )
+            )
     return locked
 
 
-def _record_screening(locked: CountryApplication, outcome: str, list_version: int,
-                      summary: list[dict[str, Any]]) -> list[str]:
+def _record_screening(
+    locked: CountryApplication, outcome: str, list_version: int, summary: list[dict[str, Any]]
+) -> list[str]:
     locked.screening_outcome = outcome
     locked.screening_list_version = list_version
     locked.screening_summary = summary
     locked.screening_hold_cleared = False
-    return ["screening_outcome", "screening_list_version", "screening_summary", "screening_hold_cleared"]
+    return [
+        "screening_outcome",
+        "screening_list_version",
+        "screening_summary",
+        "screening_hold_cleared",
+    ]
 
 
-def _system_move(locked: CountryApplication, *, to_state: str, fields: list[str], outcome: str,
-                 list_version: int, summary: list[dict[str, Any]]) -> str:
+def _system_move(
+    locked: CountryApplication,
+    *,
+    to_state: str,
+    fields: list[str],
+    outcome: str,
+    list_version: int,
+    summary: list[dict[str, Any]],
+) -> str:
     """Move an application on the screening's word: Decision, audit event, e-mails."""
     from partnerships import notifications
 
@@ -409,21 +512,42 @@ def _system_move(locked: CountryApplication, *, to_state: str, fields: list[str]
     _enter_state(locked, to_state, timezone.now())
     locked.info_requested_from = "" if from_state == State.SCREENING else locked.info_requested_from
     locked.version += 1
-    locked.save(update_fields=[*fields, "state", "stage_entered_at", "stage_due_at", "overdue_notified",
-                               "assigned_to", "info_requested_from", "version", "updated_at"])
+    locked.save(
+        update_fields=[
+            *fields,
+            "state",
+            "stage_entered_at",
+            "stage_due_at",
+            "overdue_notified",
+            "assigned_to",
+            "info_requested_from",
+            "version",
+            "updated_at",
+        ]
+    )
     reasons = "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
     action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
     decision = Decision.objects.create(
-        application=locked, action=action, from_state=from_state, to_state=to_state, actor=None,
-        actor_label="system", role="screening", rationale=reasons, application_version=locked.version,
+        application=locked,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=None,
+        actor_label="system",
+        role="screening",
+        rationale=reasons,
+        application_version=locked.version,
     )
     record_event(
         verb=Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
         obj=locked,
         role="screening",
         reason=reasons,
-        changes={"state": {"before": from_state, "after": to_state}, "outcome": outcome,
-                 "list_version": list_version},
+        changes={
+            "state": {"before": from_state, "after": to_state},
+            "outcome": outcome,
+            "list_version": list_version,
+        },
     )
     notifications.queue_for_transition(locked, decision)
     return to_state
@@ -444,14 +568,28 @@ def application_screened(
     ``screening_hold``. Returns the new state, or None when nothing moved (idempotent: a
     duplicate or late task changes nothing). Call inside the caller's transaction.
     """
-    locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application_id)
+    locked = (
+        CountryApplication.objects.select_for_update()
+        .select_related("tenant")
+        .get(pk=application_id)
+    )
     fields = _record_screening(locked, outcome, list_version, summary)
     if locked.state != State.SCREENING or locked.version != expected_version:
         locked.save(update_fields=fields)
         return None
-    to_state = (locked.info_requested_from or State.TECHNICAL_REVIEW) if outcome == "clear" else State.SCREENING_HOLD
-    return _system_move(locked, to_state=to_state, fields=fields, outcome=outcome,
-                        list_version=list_version, summary=summary)
+    to_state = (
+        (locked.info_requested_from or State.TECHNICAL_REVIEW)
+        if outcome == "clear"
+        else State.SCREENING_HOLD
+    )
+    return _system_move(
+        locked,
+        to_state=to_state,
+        fields=fields,
+        outcome=outcome,
+        list_version=list_version,
+        summary=summary,
+    )
 
 
 def application_hold_after_rescreen(
@@ -463,10 +601,20 @@ def application_hold_after_rescreen(
     applications waiting on the country and those already held only get the new outcome.
     Call inside the caller's transaction.
     """
-    locked = CountryApplication.objects.select_for_update().select_related("tenant").get(pk=application_id)
+    locked = (
+        CountryApplication.objects.select_for_update()
+        .select_related("tenant")
+        .get(pk=application_id)
+    )
     fields = _record_screening(locked, outcome, list_version, summary)
     if outcome == "clear" or locked.state not in REVIEW_STATES:
         locked.save(update_fields=fields)
         return None
-    return _system_move(locked, to_state=State.SCREENING_HOLD, fields=fields, outcome=outcome,
-                        list_version=list_version, summary=summary)
+    return _system_move(
+        locked,
+        to_state=State.SCREENING_HOLD,
+        fields=fields,
+        outcome=outcome,
+        list_version=list_version,
+        summary=summary,
+    )

@@ -10,5 +10,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     access = access_for(user)
     return {
         "portal_access": access,
-        "portal_roles": sorted(set(access.programme_roles) | {r for rs in access.tenant_roles.values() for r in rs}),
+        "portal_roles": sorted(
+            set(access.programme_roles) | {r for rs in access.tenant_roles.values() for r in rs}
+        ),
     }

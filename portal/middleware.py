@@ -21,7 +21,9 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        with context.actor_context(request_id=request_id, client_ip=request.META.get("REMOTE_ADDR")):
+        with context.actor_context(
+            request_id=request_id, client_ip=request.META.get("REMOTE_ADDR")
+        ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -13,11 +13,17 @@ pytest_plugins = ["tests.factories"]
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment: None, django_db_blocker: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        with as_owner():
-            config = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    with django_db_blocker.unblock(), as_owner():  # type: ignore[attr-defined]
+        config = setup_databases(verbosity=0, interactive=False, keepdb=False)
         # as_owner restores the application role's credentials, now on the test database.
     yield
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        with as_owner():
-            teardown_databases(config, verbosity=0)
+    with django_db_blocker.unblock(), as_owner():  # type: ignore[attr-defined]
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttle counters live in the Redis cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -35,12 +35,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def save_password(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def save_password(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 
 
-def make_user(role: str | None = None, tenant: Tenant | None = None, username: str | None = None) -> Any:
+def make_user(
+    role: str | None = None, tenant: Tenant | None = None, username: str | None = None
+) -> Any:
     """A user holding ``role`` (in ``tenant`` for country roles)."""
     user = UserFactory(**({"username": username} if username else {}))
     if role in TENANT_ROLES:
@@ -93,15 +95,24 @@ EXAMPLE_APPLICATION = {
     "tenant": "JP",
     "title": "Kansai sovereign AI campus",
     "sites": [
-        {"country": "JP", "region": "Kansai", "capacity_mw": "120", "target_online_date": "2028-04-01",
-         "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30}}
+        {
+            "country": "JP",
+            "region": "Kansai",
+            "capacity_mw": "120",
+            "target_online_date": "2028-04-01",
+            "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30},
+        }
     ],
     "languages": ["ja"],
     "sectors": ["healthcare", "education", "public_services"],
     "customization_notes": "Japanese public-sector terminology",
     "data_residency_required": True,
-    "security_commitments": {"hardware_security": True, "zero_trust": True, "encryption": True,
-                             "personnel_oversight": True},
+    "security_commitments": {
+        "hardware_security": True,
+        "zero_trust": True,
+        "encryption": True,
+        "personnel_oversight": True,
+    },
     "startup_fund": {"amount": "50000000000", "currency": "JPY"},
 }
 
@@ -121,7 +132,9 @@ def create_application(official: Any, tenant: Tenant, **overrides: Any) -> Any:
 
     payload = example_payload(tenant=tenant.code, **overrides)
     for site in payload.get("sites", []):
-        site["country"] = site.get("country") if "country" in overrides.get("sites", [{}])[0] else tenant.code
+        site["country"] = (
+            site.get("country") if "country" in overrides.get("sites", [{}])[0] else tenant.code
+        )
     body = ApplicationCreateSerializer(data=payload)
     body.is_valid(raise_exception=True)
     data = dict(body.validated_data)

@@ -40,7 +40,9 @@ class ObtainTokenView(APIView):
         body.is_valid(raise_exception=True)
         user = authenticate(request._request, **body.validated_data)
         if user is None or not user.is_active:
-            return Response({"detail": "Invalid username or password."}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Invalid username or password."}, status=status.HTTP_400_BAD_REQUEST
+            )
         token, created = Token.objects.get_or_create(user=user)
         if created:
             record_event(verb=Verb.AUTH_TOKEN_CREATED, obj=user, actor=user)
@@ -59,7 +61,9 @@ class MeView(APIView):
         access = access_for(request.user)
         memberships = [
             {"tenant": access.tenant_codes[tid], "role": role}
-            for tid, roles in sorted(access.tenant_roles.items(), key=lambda kv: access.tenant_codes[kv[0]])
+            for tid, roles in sorted(
+                access.tenant_roles.items(), key=lambda kv: access.tenant_codes[kv[0]]
+            )
             for role in sorted(roles)
         ]
         roles = sorted(set(access.programme_roles) | {m["role"] for m in memberships})

@@ -7,7 +7,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
-def locked_out(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """django-axes lockout: 429 for the API, a page for the browser."""
     message = _("Too many failed sign-in attempts. Try again later.")
     if request.path.startswith("/api/"):

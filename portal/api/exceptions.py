@@ -33,11 +33,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = Conflict(str(exc))
     if isinstance(exc, DjangoValidationError):
         if getattr(exc, "code", None) == "too_large" or (
-            hasattr(exc, "error_dict") and any(e.code == "too_large" for es in exc.error_dict.values() for e in es)
+            hasattr(exc, "error_dict")
+            and any(e.code == "too_large" for es in exc.error_dict.values() for e in es)
         ):
             exc = PayloadTooLarge(" ".join(exc.messages))
         else:
-            exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+            exc = exceptions.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            )
     if isinstance(exc, DjangoPermissionDenied) and not isinstance(exc, exceptions.APIException):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)

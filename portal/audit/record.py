@@ -48,7 +48,11 @@ def normalize_changes(changes: dict[str, Any] | None) -> dict[str, Any]:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``{"field": {"before": …, "after": …}}`` for the fields that differ."""
     keys = sorted(set(before) | set(after))
-    return {k: {"before": before.get(k), "after": after.get(k)} for k in keys if before.get(k) != after.get(k)}
+    return {
+        k: {"before": before.get(k), "after": after.get(k)}
+        for k in keys
+        if before.get(k) != after.get(k)
+    }
 
 
 def record_event(

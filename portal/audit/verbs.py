@@ -7,7 +7,7 @@ class Verb(models.TextChoices):
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
-    AUTH_TOKEN_CREATED = "auth.token_created"
+    AUTH_TOKEN_CREATED = "auth.token_created"  # noqa: S105 - a verb, not a secret
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
     USER_CREATED = "user.created"

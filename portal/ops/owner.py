@@ -62,9 +62,13 @@ def grant_app_role(*, using: str = "default", **_: object) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
         cursor.execute(
-            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(role)
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
+            ).format(role)
         )
-        cursor.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
+        cursor.execute(
+            sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role)
+        )
         for table in APPEND_ONLY_TABLES:
             cursor.execute("SELECT to_regclass(%s)", [table])
             if cursor.fetchone()[0]:

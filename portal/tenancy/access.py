@@ -30,7 +30,9 @@ class Access:
 
     def editable_tenant_ids(self) -> frozenset[int]:
         return frozenset(
-            tid for tid, roles in self.tenant_roles.items() if roles & {Role.OFFICIAL, Role.COUNTRY_ADMIN}
+            tid
+            for tid, roles in self.tenant_roles.items()
+            if roles & {Role.OFFICIAL, Role.COUNTRY_ADMIN}
         )
 
 

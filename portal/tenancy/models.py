@@ -12,12 +12,16 @@ from portal.tenancy.roles import PROGRAMME_ROLES, TENANT_ROLES, Role
 
 def validate_country_code(value: str) -> None:
     if pycountry.countries.get(alpha_2=value) is None or value != value.upper():
-        raise ValidationError(_("%(value)s is not an ISO 3166-1 alpha-2 country code."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not an ISO 3166-1 alpha-2 country code."), params={"value": value}
+        )
 
 
 def validate_language_code(value: str) -> None:
     if len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
-        raise ValidationError(_("%(value)s is not an ISO 639-1 language code."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not an ISO 639-1 language code."), params={"value": value}
+        )
 
 
 class Tenant(models.Model):
@@ -29,7 +33,9 @@ class Tenant(models.Model):
 
     code = models.CharField(max_length=2, unique=True, validators=[validate_country_code])
     name = models.CharField(max_length=100)
-    languages = ArrayField(models.CharField(max_length=2, validators=[validate_language_code]), default=list)
+    languages = ArrayField(
+        models.CharField(max_length=2, validators=[validate_language_code]), default=list
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
 
     class Meta:
@@ -42,13 +48,19 @@ class Tenant(models.Model):
 class Membership(models.Model):
     """A tenant role (``official`` or ``country_admin``) held by a user in one country."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="memberships")
-    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role if r in TENANT_ROLES])
+    role = models.CharField(
+        max_length=20, choices=[(r.value, r.label) for r in Role if r in TENANT_ROLES]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "tenant", "role"], name="membership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant", "role"], name="membership_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.role}@{self.tenant.code}"
@@ -57,12 +69,18 @@ class Membership(models.Model):
 class ProgrammeRole(models.Model):
     """A programme-wide role (reviewer, auditor …) held by a user."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="programme_roles")
-    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role if r in PROGRAMME_ROLES])
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="programme_roles"
+    )
+    role = models.CharField(
+        max_length=20, choices=[(r.value, r.label) for r in Role if r in PROGRAMME_ROLES]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "role"], name="programme_role_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="programme_role_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.role}"

@@ -90,5 +90,3 @@ def user_create(*, username: str, password: str, email: str = "", actor: Any = N
         user.save()
         record_event(verb=Verb.USER_CREATED, obj=user, actor=actor)
     return user
-
-

@@ -10,17 +10,22 @@ pytestmark = pytest.mark.django_db
 
 
 def test_design_example_payload_creates_an_application(api, official_jp, jp):
-    response = api.as_user(official_jp).post("/api/v1/applications/", example_payload(), format="json")
+    response = api.as_user(official_jp).post(
+        "/api/v1/applications/", example_payload(), format="json"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["reference"].startswith(f"JP-")
+    assert body["reference"].startswith("JP-")
     assert "state" not in body  # officials see the public state only
     assert body["public_state"] == "Draft"
     assert body["sites"][0]["estimated_annual_co2_tonnes"] == "171354.0"
     assert body["startup_fund"] == {"amount": "50000000000", "currency": "JPY"}
     application = CountryApplication.objects.get(pk=body["id"])
     assert application.tenant == jp and application.version == 1
-    assert AuditEvent.objects.filter(verb="application.created", object_id=str(application.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(verb="application.created", object_id=str(application.pk)).count()
+        == 1
+    )
 
 
 def test_tenant_defaults_to_the_officials_only_country(api, official_jp):
@@ -32,7 +37,9 @@ def test_tenant_defaults_to_the_officials_only_country(api, official_jp):
 
 
 def test_official_cannot_create_for_another_country(api, official_jp, fr):
-    response = api.as_user(official_jp).post("/api/v1/applications/", example_payload(tenant="FR"), format="json")
+    response = api.as_user(official_jp).post(
+        "/api/v1/applications/", example_payload(tenant="FR"), format="json"
+    )
     assert response.status_code == 400
     assert "tenant" in response.json()
     assert not CountryApplication.objects.exists()
@@ -47,30 +54,109 @@ def test_references_are_sequential_and_never_reused(official_jp, jp):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"sites": [{"country": "JP", "region": "K", "capacity_mw": "10", "target_online_date": "2030-01-01",
-                     "energy_mix": {"solar": 50, "gas": 40}}]}, "sites"),
-        ({"sites": [{"country": "JP", "region": "K", "capacity_mw": "0", "target_online_date": "2030-01-01",
-                     "energy_mix": {"solar": 100}}]}, "sites"),
-        ({"sites": [{"country": "JP", "region": "K", "capacity_mw": "-5", "target_online_date": "2030-01-01",
-                     "energy_mix": {"solar": 100}}]}, "sites"),
-        ({"sites": [{"country": "XX", "region": "K", "capacity_mw": "5", "target_online_date": "2030-01-01",
-                     "energy_mix": {"solar": 100}}]}, "sites"),
-        ({"sites": [{"country": "JP", "region": "K", "capacity_mw": "5", "target_online_date": "2020-01-01",
-                     "energy_mix": {"solar": 100}}]}, "sites"),
-        ({"sites": [{"country": "JP", "region": "K", "capacity_mw": "5", "target_online_date": "2030-01-01",
-                     "energy_mix": {"unobtainium": 100}}]}, "sites"),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "JP",
+                        "region": "K",
+                        "capacity_mw": "10",
+                        "target_online_date": "2030-01-01",
+                        "energy_mix": {"solar": 50, "gas": 40},
+                    }
+                ]
+            },
+            "sites",
+        ),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "JP",
+                        "region": "K",
+                        "capacity_mw": "0",
+                        "target_online_date": "2030-01-01",
+                        "energy_mix": {"solar": 100},
+                    }
+                ]
+            },
+            "sites",
+        ),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "JP",
+                        "region": "K",
+                        "capacity_mw": "-5",
+                        "target_online_date": "2030-01-01",
+                        "energy_mix": {"solar": 100},
+                    }
+                ]
+            },
+            "sites",
+        ),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "XX",
+                        "region": "K",
+                        "capacity_mw": "5",
+                        "target_online_date": "2030-01-01",
+                        "energy_mix": {"solar": 100},
+                    }
+                ]
+            },
+            "sites",
+        ),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "JP",
+                        "region": "K",
+                        "capacity_mw": "5",
+                        "target_online_date": "2020-01-01",
+                        "energy_mix": {"solar": 100},
+                    }
+                ]
+            },
+            "sites",
+        ),
+        (
+            {
+                "sites": [
+                    {
+                        "country": "JP",
+                        "region": "K",
+                        "capacity_mw": "5",
+                        "target_online_date": "2030-01-01",
+                        "energy_mix": {"unobtainium": 100},
+                    }
+                ]
+            },
+            "sites",
+        ),
         ({"languages": ["xx"]}, "languages"),
         ({"sectors": ["mining"]}, "sectors"),
         ({"startup_fund": {"amount": "10.5", "currency": "JPY"}}, "startup_fund"),
         ({"startup_fund": {"amount": "10", "currency": "ZZZ"}}, "startup_fund"),
         ({"startup_fund": {"amount": "-10", "currency": "USD"}}, "startup_fund"),
         ({"colour": "blue"}, "colour"),
-        ({"security_commitments": {"hardware_security": True, "quantum": True}}, "security_commitments"),
+        (
+            {"security_commitments": {"hardware_security": True, "quantum": True}},
+            "security_commitments",
+        ),
     ],
 )
-def test_bad_input_answers_400_with_field_errors_and_changes_nothing(api, official_jp, change, field):
+def test_bad_input_answers_400_with_field_errors_and_changes_nothing(
+    api, official_jp, change, field
+):
     events = AuditEvent.objects.count()
-    response = api.as_user(official_jp).post("/api/v1/applications/", example_payload(**change), format="json")
+    response = api.as_user(official_jp).post(
+        "/api/v1/applications/", example_payload(**change), format="json"
+    )
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert not CountryApplication.objects.exists()
@@ -80,13 +166,17 @@ def test_bad_input_answers_400_with_field_errors_and_changes_nothing(api, offici
 def test_too_many_sites(api, official_jp, settings):
     settings.PORTAL_MAX_SITES = 2
     site = example_payload()["sites"][0]
-    response = api.as_user(official_jp).post("/api/v1/applications/", example_payload(sites=[site] * 3), format="json")
+    response = api.as_user(official_jp).post(
+        "/api/v1/applications/", example_payload(sites=[site] * 3), format="json"
+    )
     assert response.status_code == 400
     assert "sites" in response.json()
 
 
 def test_malformed_json_is_400(api, official_jp):
-    response = api.as_user(official_jp).post("/api/v1/applications/", "{not json", content_type="application/json")
+    response = api.as_user(official_jp).post(
+        "/api/v1/applications/", "{not json", content_type="application/json"
+    )
     assert response.status_code == 400
     assert "detail" in response.json()
 
@@ -102,20 +192,31 @@ def test_oversized_body_is_413(api, official_jp, settings):
 def test_patch_updates_with_version_and_audits_the_diff(api, official_jp, jp):
     application = create_application(official_jp, jp)
     response = api.as_user(official_jp).patch(
-        f"/api/v1/applications/{application.pk}/", {"title": "New title", "version": 1}, format="json"
+        f"/api/v1/applications/{application.pk}/",
+        {"title": "New title", "version": 1},
+        format="json",
     )
     assert response.status_code == 200, response.json()
     assert response.json()["version"] == 2
     event = AuditEvent.objects.get(verb="application.updated")
-    assert event.changes == {"title": {"before": "Kansai sovereign AI campus", "after": "New title"}}
+    assert event.changes == {
+        "title": {"before": "Kansai sovereign AI campus", "after": "New title"}
+    }
     assert event.actor == official_jp and event.tenant == jp
 
 
 def test_patch_with_stale_version_is_409_and_changes_nothing(api, official_jp, jp):
     application = create_application(official_jp, jp)
     api.as_user(official_jp)
-    assert api.patch(f"/api/v1/applications/{application.pk}/", {"title": "A", "version": 1}, format="json").status_code == 200
-    response = api.patch(f"/api/v1/applications/{application.pk}/", {"title": "B", "version": 1}, format="json")
+    assert (
+        api.patch(
+            f"/api/v1/applications/{application.pk}/", {"title": "A", "version": 1}, format="json"
+        ).status_code
+        == 200
+    )
+    response = api.patch(
+        f"/api/v1/applications/{application.pk}/", {"title": "B", "version": 1}, format="json"
+    )
     assert response.status_code == 409
     application.refresh_from_db()
     assert application.title == "A"
@@ -132,7 +233,9 @@ def test_patch_outside_draft_is_409(api, official_jp, jp):
 
 def test_programme_staff_cannot_patch(api, official_jp, jp):
     application = create_application(official_jp, jp)
-    CountryApplication.objects.filter(pk=application.pk).update(state=State.INFO_REQUESTED, submitted_at="2026-01-01T00:00Z")
+    CountryApplication.objects.filter(pk=application.pk).update(
+        state=State.INFO_REQUESTED, submitted_at="2026-01-01T00:00Z"
+    )
     reviewer = make_user("reviewer")
     response = api.as_user(reviewer).patch(
         f"/api/v1/applications/{application.pk}/", {"title": "X", "version": 1}, format="json"
@@ -140,18 +243,32 @@ def test_programme_staff_cannot_patch(api, official_jp, jp):
     assert response.status_code == 403
 
 
-def test_other_countrys_official_gets_404_on_every_application_endpoint(api, official_jp, jp, official_fr):
+def test_other_countrys_official_gets_404_on_every_application_endpoint(
+    api, official_jp, jp, official_fr
+):
     application = create_application(official_jp, jp)
     api.as_user(official_fr)
     base = f"/api/v1/applications/{application.pk}/"
     missing = "/api/v1/applications/999999/"
-    for suffix in ("", "transitions/", "decisions/", "obligations/", "attachments/", "attachments/1/download/"):
+    for suffix in (
+        "",
+        "transitions/",
+        "decisions/",
+        "obligations/",
+        "attachments/",
+        "attachments/1/download/",
+    ):
         theirs = api.get(base + suffix)
         nothing = api.get(missing + suffix)
         assert theirs.status_code == 404, suffix
         assert theirs.json() == nothing.json(), suffix
     assert api.patch(base, {"title": "X", "version": 1}, format="json").status_code == 404
-    assert api.post(base + "transitions/", {"action": "withdraw", "version": 1}, format="json").status_code == 404
+    assert (
+        api.post(
+            base + "transitions/", {"action": "withdraw", "version": 1}, format="json"
+        ).status_code
+        == 404
+    )
     assert api.get("/api/v1/applications/").json()["results"] == []
 
 
@@ -167,12 +284,17 @@ def test_list_filters_and_search(api, official_jp, jp):
     api.as_user(official_jp)
     found = api.get("/api/v1/applications/", {"search": "kansai"}).json()["results"]
     assert [r["id"] for r in found] == [a.pk]
-    assert len(api.get("/api/v1/applications/", {"state": "draft", "tenant": "jp"}).json()["results"]) == 2
+    assert (
+        len(api.get("/api/v1/applications/", {"state": "draft", "tenant": "jp"}).json()["results"])
+        == 2
+    )
     assert api.get("/api/v1/applications/", {"state": "approved"}).json()["results"] == []
 
 
 @pytest.mark.parametrize("page_size", [5, 50])
-def test_list_query_count_is_independent_of_page_size(api, official_jp, jp, page_size, django_assert_max_num_queries):
+def test_list_query_count_is_independent_of_page_size(
+    api, official_jp, jp, page_size, django_assert_max_num_queries
+):
     for _ in range(12):
         create_application(official_jp, jp)
     api.as_user(official_jp)

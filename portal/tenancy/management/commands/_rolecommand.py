@@ -38,10 +38,14 @@ class RoleCommand(BaseCommand):
                 user = get_user_model().objects.filter(username=username).first()
                 if user is None:
                     if not options.get("create"):
-                        raise CommandError(f"Unknown user {username!r} (use --create to create it).")
+                        raise CommandError(
+                            f"Unknown user {username!r} (use --create to create it)."
+                        )
                     password = os.environ.get("PORTAL_PASSWORD", "")
                     if not password:
-                        raise CommandError("--create reads the password from $PORTAL_PASSWORD, which is empty.")
+                        raise CommandError(
+                            "--create reads the password from $PORTAL_PASSWORD, which is empty."
+                        )
                     # Validate the role before creating anyone, so bad input changes nothing.
                     from portal.tenancy.services import validate_role
 
