@@ -293,7 +293,7 @@ def attachment_add(
     if obligation is not None and obligation.application_id != application.pk:
         raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
     if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": [_("The file is larger than the limit.")]}, code="too_large")
+        raise ValidationError({"file": ValidationError(_("The file is larger than the limit."), code="too_large")})
     if upload.size == 0:
         raise ValidationError({"file": [_("The file is empty.")]})
     upload.seek(0)
