@@ -13,11 +13,14 @@ class TerritoryListVersion(models.Model):
     number = models.PositiveIntegerField(unique=True)
     effective_date = models.DateField()
     source = models.TextField()
-    checksum = models.CharField(max_length=64, unique=True)
+    # Not unique: a list may return to an earlier content (a change reverted) as a new version.
+    checksum = models.CharField(max_length=64, db_index=True)
     loaded_at = models.DateTimeField(auto_now_add=True)
     diff = models.JSONField(default=dict, blank=True)
     rescreen_total = models.PositiveIntegerField(default=0)
     rescreen_done = models.PositiveIntegerField(default=0)
+    # Set when the re-screening fan-out starts; the sweep restarts a fan-out that never did.
+    rescreen_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -27,7 +30,9 @@ class TerritoryListVersion(models.Model):
 
 
 class Territory(models.Model):
-    version = models.ForeignKey(TerritoryListVersion, on_delete=models.PROTECT, related_name="territories")
+    version = models.ForeignKey(
+        TerritoryListVersion, on_delete=models.PROTECT, related_name="territories"
+    )
     code = models.CharField(max_length=6)
     name = models.CharField(max_length=120)
     supported = models.BooleanField()
@@ -37,7 +42,9 @@ class Territory(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["version", "code"], name="territory_unique_per_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="territory_unique_per_version")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -57,7 +64,9 @@ class ScreeningResult(models.Model):
         "partnerships.CountryApplication", on_delete=models.PROTECT, related_name="screenings"
     )
     application_version = models.PositiveIntegerField()
-    list_version = models.ForeignKey(TerritoryListVersion, on_delete=models.PROTECT, related_name="+")
+    list_version = models.ForeignKey(
+        TerritoryListVersion, on_delete=models.PROTECT, related_name="+"
+    )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     findings = models.JSONField(default=list)
     task_id = models.CharField(max_length=64, blank=True)

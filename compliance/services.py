@@ -1,0 +1,336 @@
+"""Compliance services: record a screening and move the application through the workflow.
+
+The Celery tasks are thin wrappers around these functions. Applications move only through
+``partnerships.workflow`` (``application_screened``, ``application_hold_after_rescreen``).
+Each function works inside one transaction holding the application's row lock, so a
+duplicated task finds the work done and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from compliance.models import ScreeningResult, TerritoryListVersion
+from compliance.screening import concerns, screen
+from compliance.territories import LIST_LOCK, current_list_version
+from partnerships import notifications
+from partnerships.models import CountryApplication, Partnership, State
+from partnerships.workflow import (
+    REVIEW_STATES,
+    application_hold_after_rescreen,
+    application_screened,
+)
+from portal.audit.record import record_event
+from portal.audit.verbs import Verb
+from portal.errors import ConflictError
+from portal.tenancy.roles import Role
+
+logger = logging.getLogger(__name__)
+
+#: States a new list version re-screens: not final, already screened once, not waiting on
+#: the screening task (which screens against the current list anyway); approved ones are
+#: re-checked to flag their partnership.
+RESCREEN_STATES = frozenset(
+    {State.SCREENING_HOLD, State.INFO_REQUESTED, State.APPROVED, *REVIEW_STATES}
+)
+
+
+class NoTerritoryList(Exception):
+    """No territory list is loaded: run ``manage.py load_territories``."""
+
+
+def _lock_list_shared() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [LIST_LOCK])
+
+
+def _test_pause() -> None:
+    """Test-only hook: park the task inside its transaction so a test can kill the worker.
+
+    Active only under tests, and only in a worker started with PORTAL_TEST_SCREENING_PAUSE
+    naming a file: the task writes ``<file>.started`` and waits while ``<file>`` exists.
+    """
+    marker = os.environ.get("PORTAL_TEST_SCREENING_PAUSE")
+    if not (settings.TESTING and marker):
+        return
+    Path(marker + ".started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 120
+    while Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _record_result(
+    *, application: CountryApplication, list_version: TerritoryListVersion, task_id: str
+) -> tuple[ScreeningResult, bool]:
+    """Screen and store the result once per (application version, list version)."""
+    started = timezone.now()
+    outcome = screen(application=application, list_version=list_version)
+    _test_pause()
+    result, created = ScreeningResult.objects.get_or_create(
+        application=application,
+        application_version=application.version,
+        list_version=list_version,
+        defaults={
+            "outcome": outcome.outcome,
+            "findings": outcome.findings,
+            "task_id": task_id or "",
+            "started_at": started,
+            "finished_at": timezone.now(),
+        },
+    )
+    if created:
+        record_event(
+            verb=Verb.SCREENING_COMPLETED,
+            obj=application,
+            role="screening",
+            changes={
+                "screening_result": result.pk,
+                "outcome": result.outcome,
+                "list_version": list_version.number,
+                "application_version": result.application_version,
+                "policy": outcome.policy,
+                "not_clear": [
+                    f"{f['rule']} ({f['subject']})"
+                    for f in result.findings
+                    if f["outcome"] != "clear"
+                ],
+            },
+            reason="; ".join(f["reason"] for f in result.findings if f["outcome"] != "clear"),
+        )
+    return result, created
+
+
+def application_screen(*, application_id: int, version: int, task_id: str = "") -> str | None:
+    """Screen a submitted application at ``version`` against the current list and move it on.
+
+    Returns the state it moved to, or None when there was nothing to do (the application
+    changed, moved on, or a duplicated task already screened it). Raises ``NoTerritoryList``
+    when no list is loaded (the application stays in ``screening``; the sweep retries).
+    """
+    with transaction.atomic():
+        _lock_list_shared()
+        application = (
+            CountryApplication.objects.select_for_update()
+            .select_related("tenant")
+            .filter(pk=application_id)
+            .first()
+        )
+        if (
+            application is None
+            or application.state != State.SCREENING
+            or application.version != version
+        ):
+            logger.info(
+                "screening %s v%s: nothing to do (moved on or already screened)",
+                application_id,
+                version,
+            )
+            return None
+        list_version = current_list_version()
+        if list_version is None:
+            raise NoTerritoryList("no territory list is loaded; run manage.py load_territories")
+        result, _ = _record_result(
+            application=application, list_version=list_version, task_id=task_id
+        )
+        return application_screened(
+            application_id=application.pk,
+            expected_version=version,
+            outcome=result.outcome,
+            list_version=list_version.number,
+            summary=result.findings,
+        )
+
+
+def application_rescreen(*, application_id: int, list_version_id: int, task_id: str = "") -> str:
+    """Re-check one application against a new list version; what happened, as a word.
+
+    Not-yet-final applications that are no longer clear go to ``screening_hold`` (through
+    the workflow); approved ones whose partnership no longer passes are flagged.
+    """
+    with transaction.atomic():
+        _lock_list_shared()
+        current = current_list_version()
+        if current is None or current.pk != list_version_id:
+            return "superseded"  # a newer list's re-screening covers it
+        application = (
+            CountryApplication.objects.select_for_update()
+            .select_related("tenant")
+            .filter(pk=application_id)
+            .first()
+        )
+        if application is None or application.state not in RESCREEN_STATES:
+            return "skipped"
+        result, created = _record_result(
+            application=application, list_version=current, task_id=task_id
+        )
+        if not created:
+            return "done"  # recorded with its transition in one transaction: nothing left to do
+        if application.state == State.APPROVED:
+            return partnership_recheck(application=application, result=result)
+        moved = application_hold_after_rescreen(
+            application_id=application.pk,
+            outcome=result.outcome,
+            list_version=current.number,
+            summary=result.findings,
+        )
+        return "held" if moved else "recorded"
+
+
+def partnership_recheck(*, application: CountryApplication, result: ScreeningResult) -> str:
+    """Flag an approved partnership that no longer passes; its state does not change.
+
+    Passes: clear, or only the concerns a compliance officer already cleared before approval
+    (needs_review findings on the same rule and subject). Anything blocked never passes.
+    """
+    partnership = Partnership.objects.select_for_update().filter(application=application).first()
+    if partnership is None:
+        return "skipped"
+    new = concerns(result.findings) - concerns(application.screening_summary or [])
+    if result.outcome == "clear" or (result.outcome != "blocked" and not new):
+        return "passes"
+    reasons = [f["reason"] for f in result.findings if f["outcome"] != "clear"]
+    reason = (
+        f"Territory list v{result.list_version.number}: screening is {result.outcome}. "
+        + " ".join(reasons)
+    )[:2000]
+    if partnership.flagged and partnership.flag_reason == reason:
+        return "done"
+    partnership.flagged = True
+    partnership.flag_reason = reason
+    partnership.save(update_fields=["flagged", "flag_reason"])
+    record_event(
+        verb=Verb.PARTNERSHIP_FLAGGED,
+        obj=partnership,
+        tenant=application.tenant,
+        role="screening",
+        reason=reason,
+        changes={
+            "flagged": True,
+            "screening_result": result.pk,
+            "outcome": result.outcome,
+            "list_version": result.list_version.number,
+        },
+    )
+    officers = list(
+        get_user_model()
+        .objects.filter(is_active=True, programme_roles__role=Role.COMPLIANCE_OFFICER)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    notifications.queue(
+        officers,
+        f"[{application.reference}] partnership flagged by re-screening",
+        f"The approved partnership of {application.reference} ({application.tenant.code}) no longer passes "
+        f"screening against territory list v{result.list_version.number}.\n\n{reason}",
+    )
+    return "flagged"
+
+
+def rescreen_targets() -> list[int]:
+    return list(
+        CountryApplication.objects.filter(state__in=RESCREEN_STATES)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def rescreen_begin(*, list_version_id: int) -> list[int] | None:
+    """Record the start and size of a re-screening; None if it already started or is superseded."""
+    with transaction.atomic():
+        version = TerritoryListVersion.objects.select_for_update().get(pk=list_version_id)
+        current = current_list_version()
+        if version.rescreen_started_at is not None or current is None or current.pk != version.pk:
+            return None
+        ids = rescreen_targets()
+        version.rescreen_total, version.rescreen_done = len(ids), 0
+        version.rescreen_started_at = timezone.now()
+        version.save(update_fields=["rescreen_total", "rescreen_done", "rescreen_started_at"])
+    return ids
+
+
+def rescreen_progress(*, list_version_id: int, done: int) -> None:
+    # Capped: a redelivered chunk may count its applications twice.
+    TerritoryListVersion.objects.filter(pk=list_version_id).update(
+        rescreen_done=Least(F("rescreen_done") + done, F("rescreen_total"))
+    )
+
+
+def chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def stuck_in_screening(*, older_than: dt.timedelta, limit: int = 1000) -> list[tuple[int, int]]:
+    """(id, version) of applications waiting in ``screening`` longer than ``older_than``."""
+    cutoff = timezone.now() - older_than
+    return list(
+        CountryApplication.objects.filter(state=State.SCREENING, stage_entered_at__lt=cutoff)
+        .order_by("stage_entered_at")
+        .values_list("id", "version")[:limit]
+    )
+
+
+def not_rescreened(*, list_version: TerritoryListVersion, limit: int = 1000) -> list[int]:
+    """Applications a new list should have re-screened but has no result for (lost tasks)."""
+    return list(
+        CountryApplication.objects.filter(state__in=RESCREEN_STATES)
+        .filter(
+            ~Exists(
+                ScreeningResult.objects.filter(
+                    application=OuterRef("pk"), list_version=list_version
+                )
+            )
+        )
+        .exclude(state=State.APPROVED, partnership__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def screening_request(*, application: CountryApplication, actor: Any) -> dict[str, Any]:
+    """A compliance officer asks for a fresh screening; audited, enqueued after commit.
+
+    In ``screening`` the submission's screening is re-enqueued; otherwise the application is
+    re-checked against the current list like a re-screening. A screening of the same
+    application version against the same list version is recorded once only (idempotent).
+    Raises ``ConflictError`` for rejected or withdrawn applications and drafts.
+    """
+    from compliance import tasks
+
+    if application.state in (State.REJECTED, State.WITHDRAWN, State.DRAFT):
+        raise ConflictError(f"An application in {application.state} is not screened.")
+    current = current_list_version()
+    if current is None:
+        raise ConflictError("No territory list is loaded.")
+    app_id, version, list_id = application.pk, application.version, current.pk
+    with transaction.atomic():
+        record_event(
+            verb=Verb.SCREENING_REQUESTED,
+            obj=application,
+            actor=actor,
+            role=Role.COMPLIANCE_OFFICER,
+            changes={
+                "application_version": version,
+                "list_version": current.number,
+                "state": application.state,
+            },
+        )
+        if application.state == State.SCREENING:
+            transaction.on_commit(lambda: tasks.enqueue_screening(app_id, version))
+        else:
+            transaction.on_commit(lambda: tasks.enqueue_rescreen(list_id, [app_id]))
+    return {"application_version": version, "list_version": current.number}
