@@ -21,3 +21,12 @@ def mark_overdue() -> dict[str, int]:
 
     with actor_context(system_label="task:partnerships.mark_overdue"):
         return mark_overdue_work()
+
+
+@shared_task(name="partnerships.mark_overdue_tranches", acks_late=True)
+def mark_overdue_tranches() -> int:
+    """Hourly (beat): confirmed commitments' scheduled tranches past due become overdue."""
+    from partnerships.commitments import mark_overdue_tranches as mark
+
+    with actor_context(system_label="task:partnerships.mark_overdue_tranches"):
+        return mark()
