@@ -20,17 +20,26 @@ def application_panels(user: Any) -> list[Panel]:
     panels: list[Panel] = []
     if access.editable_tenant_ids():
         counts = dict(waiting_on_country(user).values_list("state").annotate(n=Count("id")))
-        panels.append(Panel(_("Drafts to complete"), counts.get(State.DRAFT, 0), reverse("applications")))
-        panels.append(Panel(_("Information requests to answer"), counts.get(State.INFO_REQUESTED, 0),
-                            reverse("applications")))
+        panels.append(
+            Panel(_("Drafts to complete"), counts.get(State.DRAFT, 0), reverse("applications"))
+        )
+        panels.append(
+            Panel(
+                _("Information requests to answer"),
+                counts.get(State.INFO_REQUESTED, 0),
+                reverse("applications"),
+            )
+        )
     stages = [s for s, role in STATE_ROLE.items() if access.has_programme_role(role)]
     if stages:
         counts = dict(
             CountryApplication.objects.filter(state__in=stages)
             .exclude(tenant_id__in=access.tenant_ids)
-            .values_list("state").annotate(n=Count("id"))
+            .values_list("state")
+            .annotate(n=Count("id"))
         )
         panels.extend(
-            Panel(str(State(s).label), counts.get(s, 0), f"{reverse('review')}?state={s}") for s in stages
+            Panel(str(State(s).label), counts.get(s, 0), f"{reverse('review')}?state={s}")
+            for s in stages
         )
     return panels

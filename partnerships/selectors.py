@@ -16,7 +16,10 @@ from portal.tenancy.access import access_for
 def application_for(user: Any, pk: int) -> CountryApplication:
     """The application if ``user`` may see it; otherwise 404, exactly as if it did not exist."""
     application = (
-        CountryApplication.objects.restrict(user).select_related("tenant", "assigned_to").filter(pk=pk).first()
+        CountryApplication.objects.restrict(user)
+        .select_related("tenant", "assigned_to")
+        .filter(pk=pk)
+        .first()
     )
     if application is None:
         raise Http404("No such application.")

@@ -293,7 +293,9 @@ def attachment_add(
     if obligation is not None and obligation.application_id != application.pk:
         raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
     if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
-        raise ValidationError({"file": ValidationError(_("The file is larger than the limit."), code="too_large")})
+        raise ValidationError(
+            {"file": ValidationError(_("The file is larger than the limit."), code="too_large")}
+        )
     if upload.size == 0:
         raise ValidationError({"file": [_("The file is empty.")]})
     upload.seek(0)
@@ -401,7 +403,7 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
     counts = {"applications": 0, "obligations": 0}
     with transaction.atomic():
         late = (
-            CountryApplication.objects.select_for_update(skip_locked=True)
+            CountryApplication.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(stage_due_at__lt=now, overdue_notified=False, state__in=list(STATE_ROLE))
             .select_related("tenant", "assigned_to")
         )

@@ -57,7 +57,9 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _is_official(user: Any, application: CountryApplication) -> bool:
-    return access_for(user).has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN)
+    return access_for(user).has_tenant_role(
+        application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN
+    )
 
 
 # --- Officials -----------------------------------------------------------------------------
@@ -71,11 +73,15 @@ def application_list(request: HttpRequest) -> HttpResponse:
         .order_by("-updated_at")[:200]
     )
     access = access_for(request.user)
-    return render(request, "partnerships/application_list.html", {
-        "applications": applications,
-        "can_create": bool(access.editable_tenant_ids()),
-        "internal": access.reads_all_tenants(),
-    })
+    return render(
+        request,
+        "partnerships/application_list.html",
+        {
+            "applications": applications,
+            "can_create": bool(access.editable_tenant_ids()),
+            "internal": access.reads_all_tenants(),
+        },
+    )
 
 
 @login_required
@@ -93,13 +99,20 @@ def application_new(request: HttpRequest) -> HttpResponseBase:
         else:
             try:
                 tenant = services.resolve_tenant_for_create(actor=request.user, tenant_code=code)
-                application = services.application_create(actor=request.user, tenant=tenant, data={"title": title})
+                application = services.application_create(
+                    actor=request.user, tenant=tenant, data={"title": title}
+                )
             except ValidationError as exc:
                 errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
             else:
-                messages.success(request, _("Draft %(reference)s created.") % {"reference": application.reference})
+                messages.success(
+                    request,
+                    _("Draft %(reference)s created.") % {"reference": application.reference},
+                )
                 return redirect("application-edit", pk=application.pk, step="sites")
-    return render(request, "partnerships/application_new.html", {"tenants": tenants, "errors": errors})
+    return render(
+        request, "partnerships/application_new.html", {"tenants": tenants, "errors": errors}
+    )
 
 
 def _form_data(step: str, post: Any) -> dict[str, Any]:
@@ -112,9 +125,21 @@ def _form_data(step: str, post: Any) -> dict[str, Any]:
         for i in range(min(count, 100)):
             if post.get(f"site-{i}-delete"):
                 continue
-            fields = {k: post.get(f"site-{i}-{k}", "").strip() for k in
-                      ("country", "region", "capacity_mw", "target_online_date", "pue", "utilisation")}
-            mix = {source: post.get(f"site-{i}-mix-{source}", "").strip() for source in emissions.emission_factors()}
+            fields = {
+                k: post.get(f"site-{i}-{k}", "").strip()
+                for k in (
+                    "country",
+                    "region",
+                    "capacity_mw",
+                    "target_online_date",
+                    "pue",
+                    "utilisation",
+                )
+            }
+            mix = {
+                source: post.get(f"site-{i}-mix-{source}", "").strip()
+                for source in emissions.emission_factors()
+            }
             mix = {source: value for source, value in mix.items() if value not in ("", "0")}
             if not any(fields.values()) and not mix:
                 continue  # an untouched blank row
@@ -126,7 +151,11 @@ def _form_data(step: str, post: Any) -> dict[str, Any]:
         return {"sites": sites}
     if step == "localization":
         return {
-            "languages": [code.strip() for code in post.get("languages", "").replace(",", " ").split() if code.strip()],
+            "languages": [
+                code.strip()
+                for code in post.get("languages", "").replace(",", " ").split()
+                if code.strip()
+            ],
             "sectors": post.getlist("sectors"),
             "other_sector": post.get("other_sector", ""),
             "customization_notes": post.get("customization_notes", ""),
@@ -135,15 +164,22 @@ def _form_data(step: str, post: Any) -> dict[str, Any]:
         answer = post.get("data_residency_required", "")
         return {
             "data_residency_required": {"yes": True, "no": False}.get(answer),
-            "data_categories": [c.strip() for c in post.get("data_categories", "").split(",") if c.strip()],
+            "data_categories": [
+                c.strip() for c in post.get("data_categories", "").split(",") if c.strip()
+            ],
         }
     if step == "security":
-        return {"security_commitments": {
-            name: {"yes": True, "no": False}.get(post.get(name, "")) for name in CountryApplication.SECURITY_FIELDS
-        }}
+        return {
+            "security_commitments": {
+                name: {"yes": True, "no": False}.get(post.get(name, ""))
+                for name in CountryApplication.SECURITY_FIELDS
+            }
+        }
     if step == "fund":
         amount, currency = post.get("amount", "").strip(), post.get("currency", "").strip()
-        return {"startup_fund": {"amount": amount, "currency": currency} if amount or currency else None}
+        return {
+            "startup_fund": {"amount": amount, "currency": currency} if amount or currency else None
+        }
     raise Http404
 
 
@@ -166,8 +202,10 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
             data = dict(body.validated_data)
             try:
                 application = services.application_update(
-                    application=application, actor=request.user,
-                    version=int(request.POST.get("version", "0")), data=data,
+                    application=application,
+                    actor=request.user,
+                    version=int(request.POST.get("version", "0")),
+                    data=data,
                 )
             except ConflictError as exc:
                 messages.error(request, str(exc))
@@ -180,32 +218,51 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
                 return redirect("application-submit", pk=pk)
             return redirect("application-edit", pk=pk, step=step)
         errors = _flatten(body.errors)
-    sites = posted["sites"] if posted and "sites" in posted else [
-        {"country": s.country, "region": s.region, "capacity_mw": s.capacity_mw,
-         "target_online_date": s.target_online_date.isoformat(), "energy_mix": s.energy_mix,
-         "pue": s.pue, "utilisation": s.utilisation, "estimate": s.estimated_annual_co2_tonnes}
-        for s in application.sites.all()
-    ]
+    sites = (
+        posted["sites"]
+        if posted and "sites" in posted
+        else [
+            {
+                "country": s.country,
+                "region": s.region,
+                "capacity_mw": s.capacity_mw,
+                "target_online_date": s.target_online_date.isoformat(),
+                "energy_mix": s.energy_mix,
+                "pue": s.pue,
+                "utilisation": s.utilisation,
+                "estimate": s.estimated_annual_co2_tonnes,
+            }
+            for s in application.sites.all()
+        ]
+    )
     if step == "sites":
         for index, site in enumerate(sites):
             site["errors"] = [
                 (key.split(".", 2)[-1], message)
-                for key, values in errors.items() if key.startswith(f"sites.{index}.")
+                for key, values in errors.items()
+                if key.startswith(f"sites.{index}.")
                 for message in values
             ]
         sites = [*sites, {"country": application.tenant.code, "energy_mix": {}}]
-    return render(request, f"partnerships/steps/{step}.html", {
-        "application": application,
-        "step": step,
-        "steps": STEPS,
-        "errors": errors,
-        "sites": sites,
-        "sources": list(emissions.emission_factors()),
-        "sectors": Sector.choices,
-        "security": [(name, label, getattr(application, name)) for name, label in Attachment.Evidence.choices[1:]],
-        "posted": request.POST if request.method == "POST" else None,
-        "completeness": services.completeness(application),
-    })
+    return render(
+        request,
+        f"partnerships/steps/{step}.html",
+        {
+            "application": application,
+            "step": step,
+            "steps": STEPS,
+            "errors": errors,
+            "sites": sites,
+            "sources": list(emissions.emission_factors()),
+            "sectors": Sector.choices,
+            "security": [
+                (name, label, getattr(application, name))
+                for name, label in Attachment.Evidence.choices[1:]
+            ],
+            "posted": request.POST if request.method == "POST" else None,
+            "completeness": services.completeness(application),
+        },
+    )
 
 
 @login_required
@@ -216,11 +273,15 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
     missing = services.missing_for_submit(application)
     if request.method == "POST":
         if not request.POST.get("confirm"):
-            messages.error(request, _("Confirm that the information is accurate before submitting."))
+            messages.error(
+                request, _("Confirm that the information is accurate before submitting.")
+            )
         else:
             try:
                 workflow.application_transition(
-                    application=application, actor=request.user, action="submit",
+                    application=application,
+                    actor=request.user,
+                    action="submit",
                     version=int(request.POST.get("version", "0")),
                     completeness_check=services.missing_for_submit,
                 )
@@ -233,10 +294,17 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
                 messages.success(request, _("Submitted. Screening has started."))
                 return redirect("application-detail", pk=pk)
         application.refresh_from_db()
-    return render(request, "partnerships/submit.html", {
-        "application": application, "missing": missing, "steps": STEPS, "step": "submit",
-        "completeness": services.completeness(application),
-    })
+    return render(
+        request,
+        "partnerships/submit.html",
+        {
+            "application": application,
+            "missing": missing,
+            "steps": STEPS,
+            "step": "submit",
+            "completeness": services.completeness(application),
+        },
+    )
 
 
 @login_required
@@ -244,9 +312,13 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     try:
-        workflow.application_transition(application=application, actor=request.user, action="withdraw",
-                                        version=int(request.POST.get("version", "0")),
-                                        rationale=request.POST.get("rationale", ""))
+        workflow.application_transition(
+            application=application,
+            actor=request.user,
+            action="withdraw",
+            version=int(request.POST.get("version", "0")),
+            rationale=request.POST.get("rationale", ""),
+        )
     except (ConflictError, PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
@@ -259,20 +331,26 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.application_for(request.user, pk)
     access = access_for(request.user)
     internal = access.reads_all_tenants()
-    return render(request, "partnerships/application_detail.html", {
-        "application": application,
-        "public_state": workflow.public_state(application.state),
-        "internal": internal,
-        "is_official": _is_official(request.user, application),
-        "editable": application.state in workflow.EDITABLE_STATES,
-        "can_withdraw": application.state not in workflow.FINAL_STATES,
-        "decisions": application.decisions.select_related("actor"),
-        "attachments": application.attachments.all(),
-        "obligations": application.obligations.prefetch_related("evidence"),
-        "sites": application.sites.all(),
-        "completeness": services.completeness(application),
-        "can_mark_met": access.has_programme_role(Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER),
-    })
+    return render(
+        request,
+        "partnerships/application_detail.html",
+        {
+            "application": application,
+            "public_state": workflow.public_state(application.state),
+            "internal": internal,
+            "is_official": _is_official(request.user, application),
+            "editable": application.state in workflow.EDITABLE_STATES,
+            "can_withdraw": application.state not in workflow.FINAL_STATES,
+            "decisions": application.decisions.select_related("actor"),
+            "attachments": application.attachments.all(),
+            "obligations": application.obligations.prefetch_related("evidence"),
+            "sites": application.sites.all(),
+            "completeness": services.completeness(application),
+            "can_mark_met": access.has_programme_role(
+                Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER
+            ),
+        },
+    )
 
 
 @login_required
@@ -285,8 +363,12 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
             errors.append(_("Choose a file."))
         else:
             try:
-                services.attachment_add(application=application, actor=request.user, upload=upload,
-                                        evidence_for=request.POST.get("evidence_for", ""))
+                services.attachment_add(
+                    application=application,
+                    actor=request.user,
+                    upload=upload,
+                    evidence_for=request.POST.get("evidence_for", ""),
+                )
             except ValidationError as exc:
                 errors.extend(exc.messages)
             except (ConflictError, PermissionDenied) as exc:
@@ -294,12 +376,22 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
             else:
                 messages.success(request, _("File added."))
                 return redirect("application-attachments", pk=pk)
-    return render(request, "partnerships/attachments.html", {
-        "application": application, "attachments": application.attachments.all(), "errors": errors,
-        "evidence": Attachment.Evidence.choices, "is_official": _is_official(request.user, application),
-        "editable": application.state in workflow.EDITABLE_STATES, "steps": STEPS, "step": "attachments",
-        "completeness": services.completeness(application),
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "partnerships/attachments.html",
+        {
+            "application": application,
+            "attachments": application.attachments.all(),
+            "errors": errors,
+            "evidence": Attachment.Evidence.choices,
+            "is_official": _is_official(request.user, application),
+            "editable": application.state in workflow.EDITABLE_STATES,
+            "steps": STEPS,
+            "step": "attachments",
+            "completeness": services.completeness(application),
+        },
+        status=400 if errors else 200,
+    )
 
 
 @login_required
@@ -322,7 +414,9 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
     try:
         if upload is None:
             raise ValidationError(_("Choose a file."))
-        services.attachment_add(application=application, actor=request.user, upload=upload, obligation=obligation)
+        services.attachment_add(
+            application=application, actor=request.user, upload=upload, obligation=obligation
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except (ConflictError, PermissionDenied) as exc:
@@ -340,15 +434,20 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
     if obligation is None:
         raise Http404
     try:
-        services.obligation_mark_met(obligation=obligation, actor=request.user, note=request.POST.get("note", ""))
+        services.obligation_mark_met(
+            obligation=obligation, actor=request.user, note=request.POST.get("note", "")
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except (ConflictError, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Condition marked as met."))
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/") else
-                    reverse("application-detail", args=[pk]))
+    return redirect(
+        request.POST.get("next")
+        if request.POST.get("next", "").startswith("/")
+        else reverse("application-detail", args=[pk])
+    )
 
 
 @login_required
@@ -357,19 +456,38 @@ def emission_estimate(request: HttpRequest) -> HttpResponse:
     prefix = request.GET.get("prefix", "")
     try:
         capacity = Decimal(request.GET.get(f"{prefix}-capacity_mw", "") or "0")
-        mix = {s: int(v) for s in emissions.emission_factors()
-               if (v := request.GET.get(f"{prefix}-mix-{s}", "").strip()) not in ("", "0")}
+        mix = {
+            s: int(v)
+            for s in emissions.emission_factors()
+            if (v := request.GET.get(f"{prefix}-mix-{s}", "").strip()) not in ("", "0")
+        }
         pue = Decimal(request.GET[f"{prefix}-pue"]) if request.GET.get(f"{prefix}-pue") else None
-        utilisation = (Decimal(request.GET[f"{prefix}-utilisation"])
-                       if request.GET.get(f"{prefix}-utilisation") else None)
+        utilisation = (
+            Decimal(request.GET[f"{prefix}-utilisation"])
+            if request.GET.get(f"{prefix}-utilisation")
+            else None
+        )
     except (InvalidOperation, ValueError):
-        return render(request, "partnerships/_estimate.html", {"error": _("Enter numbers to see the estimate.")})
+        return render(
+            request,
+            "partnerships/_estimate.html",
+            {"error": _("Enter numbers to see the estimate.")},
+        )
     total = sum(mix.values())
     if capacity <= 0 or total != 100:
-        return render(request, "partnerships/_estimate.html", {
-            "error": _("The estimate appears when the capacity is positive and the mix sums to 100 %% (now %(total)s %%).")
-            % {"total": total}})
-    tonnes = emissions.annual_tonnes(capacity_mw=capacity, energy_mix=mix, pue=pue, utilisation=utilisation)
+        return render(
+            request,
+            "partnerships/_estimate.html",
+            {
+                "error": _(
+                    "The estimate appears when the capacity is positive and the mix sums to 100 %% (now %(total)s %%)."
+                )
+                % {"total": total}
+            },
+        )
+    tonnes = emissions.annual_tonnes(
+        capacity_mw=capacity, energy_mix=mix, pue=pue, utilisation=utilisation
+    )
     return render(request, "partnerships/_estimate.html", {"tonnes": tonnes})
 
 
@@ -392,17 +510,29 @@ def review_queues(request: HttpRequest) -> HttpResponse:
     }
     queue = selectors.review_queue(request.user, **filters)[:200]
     access = access_for(request.user)
-    stages = [(s, State(s).label) for s, role in workflow.STATE_ROLE.items()
-              if access.has_programme_role(role) or access.has_programme_role(Role.AUDITOR)]
-    return render(request, "partnerships/review_queue.html", {
-        "queue": queue, "filters": filters, "stages": stages, "now": dt.datetime.now(dt.UTC),
-    })
+    stages = [
+        (s, State(s).label)
+        for s, role in workflow.STATE_ROLE.items()
+        if access.has_programme_role(role) or access.has_programme_role(Role.AUDITOR)
+    ]
+    return render(
+        request,
+        "partnerships/review_queue.html",
+        {
+            "queue": queue,
+            "filters": filters,
+            "stages": stages,
+            "now": dt.datetime.now(dt.UTC),
+        },
+    )
 
 
 @login_required
 def approver_board(request: HttpRequest) -> HttpResponse:
     _require_programme(request.user)
-    items = selectors.review_queue(request.user, state=State.FINAL_REVIEW).prefetch_related("obligations")
+    items = selectors.review_queue(request.user, state=State.FINAL_REVIEW).prefetch_related(
+        "obligations"
+    )
     return render(request, "partnerships/approver_board.html", {"items": items[:200]})
 
 
@@ -414,22 +544,30 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     role = workflow.STATE_ROLE.get(State(application.state))
     User = get_user_model()
     colleagues = (
-        User.objects.filter(is_active=True, programme_roles__role=role).exclude(memberships__tenant=application.tenant)
-        .order_by("username").distinct() if role else User.objects.none()
+        User.objects.filter(is_active=True, programme_roles__role=role)
+        .exclude(memberships__tenant=application.tenant)
+        .order_by("username")
+        .distinct()
+        if role
+        else User.objects.none()
     )
-    return render(request, "partnerships/review_detail.html", {
-        "application": application,
-        "actions": workflow.available_actions(application, request.user),
-        "risk_levels": workflow.RISK_LEVELS,
-        "decisions": application.decisions.select_related("actor"),
-        "attachments": application.attachments.all(),
-        "obligations": application.obligations.prefetch_related("evidence"),
-        "sites": application.sites.all(),
-        "findings": application.screening_summary or [],
-        "can_assign": bool(role and access.has_programme_role(role)),
-        "colleagues": colleagues,
-        "errors": {},
-    })
+    return render(
+        request,
+        "partnerships/review_detail.html",
+        {
+            "application": application,
+            "actions": workflow.available_actions(application, request.user),
+            "risk_levels": workflow.RISK_LEVELS,
+            "decisions": application.decisions.select_related("actor"),
+            "attachments": application.attachments.all(),
+            "obligations": application.obligations.prefetch_related("evidence"),
+            "sites": application.sites.all(),
+            "findings": application.screening_summary or [],
+            "can_assign": bool(role and access.has_programme_role(role)),
+            "colleagues": colleagues,
+            "errors": {},
+        },
+    )
 
 
 @login_required
@@ -438,7 +576,9 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
     conditions = []
-    for text, due in zip(request.POST.getlist("condition_text"), request.POST.getlist("condition_due"), strict=False):
+    for text, due in zip(
+        request.POST.getlist("condition_text"), request.POST.getlist("condition_due"), strict=False
+    ):
         if not text.strip() and not due.strip():
             continue
         try:
@@ -448,7 +588,9 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
             return redirect("review-detail", pk=pk)
     try:
         workflow.application_transition(
-            application=application, actor=request.user, action=request.POST.get("action", ""),
+            application=application,
+            actor=request.user,
+            action=request.POST.get("action", ""),
             version=int(request.POST.get("version", "0") or 0),
             rationale=request.POST.get("rationale", ""),
             risk_level=request.POST.get("risk_level", ""),
@@ -471,7 +613,9 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
     User = get_user_model()
-    assignee = User.objects.filter(pk=request.POST.get("assignee") or request.user.pk, is_active=True).first()
+    assignee = User.objects.filter(
+        pk=request.POST.get("assignee") or request.user.pk, is_active=True
+    ).first()
     if assignee is None:
         raise Http404
     try:
@@ -481,5 +625,3 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
     else:
         messages.success(request, _("Assigned to %(user)s.") % {"user": assignee.get_username()})
     return redirect("review-detail", pk=pk)
-
-

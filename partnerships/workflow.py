@@ -553,6 +553,7 @@ def _system_move(
     return to_state
 
 
+@transaction.atomic
 def application_screened(
     *,
     application_id: int,
@@ -566,7 +567,7 @@ def application_screened(
     Only an application still in ``screening`` at ``expected_version`` moves: clear →
     the review stage (or the stage that asked for information), otherwise →
     ``screening_hold``. Returns the new state, or None when nothing moved (idempotent: a
-    duplicate or late task changes nothing). Call inside the caller's transaction.
+    duplicate or late task changes nothing). Joins the caller's transaction, if any.
     """
     locked = (
         CountryApplication.objects.select_for_update()
@@ -592,6 +593,7 @@ def application_screened(
     )
 
 
+@transaction.atomic
 def application_hold_after_rescreen(
     *, application_id: int, outcome: str, list_version: int, summary: list[dict[str, Any]]
 ) -> str | None:
@@ -599,7 +601,7 @@ def application_hold_after_rescreen(
 
     Applications in review states move to ``screening_hold`` with the reasons; drafts,
     applications waiting on the country and those already held only get the new outcome.
-    Call inside the caller's transaction.
+    Joins the caller's transaction, if any.
     """
     locked = (
         CountryApplication.objects.select_for_update()

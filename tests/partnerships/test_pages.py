@@ -18,26 +18,54 @@ def test_official_creates_edits_and_submits_through_the_pages(client, official_j
     client.force_login(official_jp)
     response = client.post("/applications/new/", {"title": "Kansai campus"})
     application = CountryApplication.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/applications/{application.pk}/edit/sites/")
+    assert response.status_code == 302 and response["Location"].endswith(
+        f"/applications/{application.pk}/edit/sites/"
+    )
     steps = [
-        ("sites", {"site_count": "1", "site-0-country": "JP", "site-0-region": "Kansai", "site-0-capacity_mw": "120",
-                   "site-0-target_online_date": "2029-04-01", "site-0-mix-solar": "40", "site-0-mix-nuclear": "30",
-                   "site-0-mix-gas": "30"}),
+        (
+            "sites",
+            {
+                "site_count": "1",
+                "site-0-country": "JP",
+                "site-0-region": "Kansai",
+                "site-0-capacity_mw": "120",
+                "site-0-target_online_date": "2029-04-01",
+                "site-0-mix-solar": "40",
+                "site-0-mix-nuclear": "30",
+                "site-0-mix-gas": "30",
+            },
+        ),
         ("localization", {"languages": "ja en", "sectors": ["healthcare", "education"]}),
-        ("sovereignty", {"data_residency_required": "yes", "data_categories": "health records, tax"}),
-        ("security", {"hardware_security": "yes", "zero_trust": "yes", "encryption": "yes", "personnel_oversight": "no"}),
+        (
+            "sovereignty",
+            {"data_residency_required": "yes", "data_categories": "health records, tax"},
+        ),
+        (
+            "security",
+            {
+                "hardware_security": "yes",
+                "zero_trust": "yes",
+                "encryption": "yes",
+                "personnel_oversight": "no",
+            },
+        ),
         ("fund", {"amount": "50000000000", "currency": "JPY"}),
     ]
     for step, data in steps:
         application.refresh_from_db()
-        response = client.post(f"/applications/{application.pk}/edit/{step}/", {**data, "version": application.version, "next": "1"})
+        response = client.post(
+            f"/applications/{application.pk}/edit/{step}/",
+            {**data, "version": application.version, "next": "1"},
+        )
         assert response.status_code == 302, (step, response.content.decode()[:3000])
     application.refresh_from_db()
     assert application.sites.get().estimated_annual_co2_tonnes is not None
     assert application.languages == ["ja", "en"] and application.personnel_oversight is False
     page = client.get(f"/applications/{application.pk}/submit/")
     assert "Before you can submit" not in page.content.decode()
-    response = client.post(f"/applications/{application.pk}/submit/", {"version": application.version, "confirm": "1"})
+    response = client.post(
+        f"/applications/{application.pk}/submit/", {"version": application.version, "confirm": "1"}
+    )
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == State.SCREENING and application.submitted_by == official_jp
@@ -46,9 +74,18 @@ def test_official_creates_edits_and_submits_through_the_pages(client, official_j
 def test_step_errors_are_shown_inline_and_change_nothing(client, official_jp, jp):
     application = create_application(official_jp, jp)
     client.force_login(official_jp)
-    response = client.post(f"/applications/{application.pk}/edit/sites/", {
-        "site_count": "1", "site-0-country": "JP", "site-0-region": "K", "site-0-capacity_mw": "-1",
-        "site-0-target_online_date": "2029-01-01", "site-0-mix-solar": "50", "version": application.version})
+    response = client.post(
+        f"/applications/{application.pk}/edit/sites/",
+        {
+            "site_count": "1",
+            "site-0-country": "JP",
+            "site-0-region": "K",
+            "site-0-capacity_mw": "-1",
+            "site-0-target_online_date": "2029-01-01",
+            "site-0-mix-solar": "50",
+            "version": application.version,
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'role="alert"' in html and "sum to 100" in html
@@ -68,10 +105,23 @@ def test_submit_lists_what_is_missing(client, official_jp, jp):
 
 def test_live_estimate_fragment(client, official_jp):
     client.force_login(official_jp)
-    html = client.get("/applications/estimate/", {"prefix": "s", "s-capacity_mw": "120", "s-mix-solar": "40",
-                                                  "s-mix-nuclear": "30", "s-mix-gas": "30"}).content.decode()
+    html = client.get(
+        "/applications/estimate/",
+        {
+            "prefix": "s",
+            "s-capacity_mw": "120",
+            "s-mix-solar": "40",
+            "s-mix-nuclear": "30",
+            "s-mix-gas": "30",
+        },
+    ).content.decode()
     assert "171354.0" in html or "171,354.0" in html
-    assert "sums to 100" in client.get("/applications/estimate/", {"prefix": "s", "s-capacity_mw": "1", "s-mix-solar": "40"}).content.decode()
+    assert (
+        "sums to 100"
+        in client.get(
+            "/applications/estimate/", {"prefix": "s", "s-capacity_mw": "1", "s-mix-solar": "40"}
+        ).content.decode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,7 +130,11 @@ def test_live_estimate_fragment(client, official_jp):
         ("report.pdf", PDF, True),
         ("chart.png", PNG, True),
         ("report.png", PDF, True),  # a PDF renamed .png is stored as the PDF it is
-        ("tool.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 100, False),  # an executable renamed .pdf
+        (
+            "tool.pdf",
+            b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 100,
+            False,
+        ),  # an executable renamed .pdf
         ("script.csv", b"#!/bin/sh\x00\x01rm -rf /", False),
         ("sites.csv", "name,capacity\nKansai,120\n".encode(), True),
     ],
@@ -88,13 +142,17 @@ def test_live_estimate_fragment(client, official_jp):
 def test_attachment_types_are_sniffed_not_trusted(client, official_jp, jp, name, content, accepted):
     application = create_application(official_jp, jp)
     client.force_login(official_jp)
-    response = client.post(f"/applications/{application.pk}/attachments/",
-                           {"file": SimpleUploadedFile(name, content, content_type="application/pdf")})
+    response = client.post(
+        f"/applications/{application.pk}/attachments/",
+        {"file": SimpleUploadedFile(name, content, content_type="application/pdf")},
+    )
     assert (response.status_code == 302) is accepted, response.content.decode()[:500]
     if accepted:
         attachment = Attachment.objects.get()
         assert attachment.original_name == name
-        assert attachment.content_type == {b"%PDF": "application/pdf", b"\x89PN": "image/png"}.get(content[:4] if content[:4] == b"%PDF" else content[:3], "text/csv")
+        assert attachment.content_type == {b"%PDF": "application/pdf", b"\x89PN": "image/png"}.get(
+            content[:4] if content[:4] == b"%PDF" else content[:3], "text/csv"
+        )
         download = client.get(f"/applications/{application.pk}/attachments/{attachment.pk}/")
         assert b"".join(download.streaming_content) == content
     else:
@@ -104,8 +162,11 @@ def test_attachment_types_are_sniffed_not_trusted(client, official_jp, jp, name,
 def test_attachment_size_cap(api, official_jp, jp, settings):
     settings.PORTAL_MAX_ATTACHMENT_BYTES = 100
     application = create_application(official_jp, jp)
-    response = api.as_user(official_jp).post(f"/api/v1/applications/{application.pk}/attachments/",
-                                             {"file": SimpleUploadedFile("big.pdf", PDF + b"0" * 200)}, format="multipart")
+    response = api.as_user(official_jp).post(
+        f"/api/v1/applications/{application.pk}/attachments/",
+        {"file": SimpleUploadedFile("big.pdf", PDF + b"0" * 200)},
+        format="multipart",
+    )
     assert response.status_code == 413
     assert not Attachment.objects.exists()
 
@@ -114,9 +175,11 @@ def test_attachment_api_stores_sha256_and_isolates(api, official_jp, jp, officia
     import hashlib
 
     application = create_application(official_jp, jp)
-    response = api.as_user(official_jp).post(f"/api/v1/applications/{application.pk}/attachments/",
-                                             {"file": SimpleUploadedFile("r.pdf", PDF), "evidence_for": "encryption"},
-                                             format="multipart")
+    response = api.as_user(official_jp).post(
+        f"/api/v1/applications/{application.pk}/attachments/",
+        {"file": SimpleUploadedFile("r.pdf", PDF), "evidence_for": "encryption"},
+        format="multipart",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["sha256"] == hashlib.sha256(PDF).hexdigest()
     download = response.json()["download_url"]
@@ -129,11 +192,17 @@ def test_attachment_api_stores_sha256_and_isolates(api, official_jp, jp, officia
 def test_other_countrys_official_gets_404_on_every_page(client, official_jp, jp, official_fr):
     application = create_application(official_jp, jp)
     client.force_login(official_fr)
-    for url in (f"/applications/{application.pk}/", f"/applications/{application.pk}/edit/sites/",
-                f"/applications/{application.pk}/submit/", f"/applications/{application.pk}/attachments/",
-                f"/applications/{application.pk}/attachments/1/"):
+    for url in (
+        f"/applications/{application.pk}/",
+        f"/applications/{application.pk}/edit/sites/",
+        f"/applications/{application.pk}/submit/",
+        f"/applications/{application.pk}/attachments/",
+        f"/applications/{application.pk}/attachments/1/",
+    ):
         assert client.get(url).status_code == 404, url
-    assert client.post(f"/applications/{application.pk}/withdraw/", {"version": 1}).status_code == 404
+    assert (
+        client.post(f"/applications/{application.pk}/withdraw/", {"version": 1}).status_code == 404
+    )
     assert application.reference not in client.get("/applications/").content.decode()
 
 
@@ -142,18 +211,38 @@ def test_officials_do_not_see_internal_deliberation(client, official_jp, jp):
     from partnerships.services import missing_for_submit
 
     application = create_application(official_jp, jp)
-    application = workflow.application_transition(application=application, actor=official_jp, action="submit",
-                                                  version=1, completeness_check=missing_for_submit)
-    workflow.application_screened(application_id=application.pk, expected_version=application.version,
-                                  outcome="clear", list_version=1, summary=[])
+    application = workflow.application_transition(
+        application=application,
+        actor=official_jp,
+        action="submit",
+        version=1,
+        completeness_check=missing_for_submit,
+    )
+    workflow.application_screened(
+        application_id=application.pk,
+        expected_version=application.version,
+        outcome="clear",
+        list_version=1,
+        summary=[],
+    )
     application.refresh_from_db()
     reviewer = make_user("reviewer")
-    workflow.application_transition(application=application, actor=reviewer, action="request_info",
-                                    version=application.version, rationale="What is the PUE of the Kansai site?",
-                                    message_to_country="Please answer our question.")
+    workflow.application_transition(
+        application=application,
+        actor=reviewer,
+        action="request_info",
+        version=application.version,
+        rationale="What is the PUE of the Kansai site?",
+        message_to_country="Please answer our question.",
+    )
     application.refresh_from_db()
-    workflow.application_transition(application=application, actor=official_jp, action="submit",
-                                    version=application.version, completeness_check=missing_for_submit)
+    workflow.application_transition(
+        application=application,
+        actor=official_jp,
+        action="submit",
+        version=application.version,
+        completeness_check=missing_for_submit,
+    )
     client.force_login(official_jp)
     html = client.get(f"/applications/{application.pk}/").content.decode()
     assert "What is the PUE of the Kansai site?" in html  # questions are released
@@ -172,8 +261,13 @@ def test_dashboard_shows_what_waits(client, official_jp, jp):
 def test_pages_render_in_every_language(client, official_jp, jp, lang):
     application = create_application(official_jp, jp)
     client.force_login(official_jp)
-    for url in ("/", "/applications/", f"/applications/{application.pk}/", f"/applications/{application.pk}/edit/sites/",
-                f"/applications/{application.pk}/submit/"):
+    for url in (
+        "/",
+        "/applications/",
+        f"/applications/{application.pk}/",
+        f"/applications/{application.pk}/edit/sites/",
+        f"/applications/{application.pk}/submit/",
+    ):
         response = client.get(f"/{lang}{url}")
         assert response.status_code == 200, url
         assert f'lang="{lang}"' in response.content.decode()
