@@ -45,6 +45,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["tenant", "id"], name="audit_tenant_idx"),
             models.Index(fields=["verb", "id"], name="audit_verb_idx"),
             models.Index(fields=["actor", "id"], name="audit_actor_idx"),
+            # The explorer filters by the name as it was (it survives pseudonymization).
+            models.Index(fields=["actor_username", "id"], name="audit_actor_name_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,4 +4,6 @@ from portal.audit import views
 
 urlpatterns = [
     path("", views.explorer, name="audit-explorer"),
+    path("object/<str:object_type>/<str:object_id>/", views.object_timeline, name="audit-object"),
+    path("verify/", views.verify, name="audit-verify"),
 ]

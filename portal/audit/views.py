@@ -1,10 +1,127 @@
-"""Audit explorer (issue 3): placeholder until the explorer lands."""
+"""The auditors' explorer: read-only pages over the audit history (thin; rules live in
+``selectors``/``services``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from portal.audit.forms import FILTER_PARAMS, AuditFilterForm, DateOrDateTimeField, day_start
+from portal.audit.selectors import (
+    audit_events,
+    change_rows,
+    display,
+    is_auditor,
+    keyset_page,
+    object_events,
+    object_state_as_of,
+)
+from portal.audit.services import audit_verify
+
+TIMELINE_PAGE_SIZE = 100
 
 
-@login_required
+def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else to the login page) and an auditor (else 403); GET/HEAD only."""
+
+    @require_safe
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_auditor(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _with_diffs(events: list[Any]) -> list[tuple[Any, list[Any]]]:
+    return [(event, change_rows(event.changes)) for event in events]
+
+
+@auditor_required
 def explorer(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html")
+    """Filters, newest-first keyset pages, and export links for the current filter."""
+    form = AuditFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = keyset_page(
+            queryset=audit_events(user=request.user, lookups=form.lookups()),
+            after=_id_param(request, "after"),
+            before=_id_param(request, "before"),
+        )
+    filters = request.GET.copy()
+    for name in list(filters):
+        if name not in FILTER_PARAMS:
+            del filters[name]
+    return render(request, "audit/explorer.html", {
+        "form": form,
+        "page": page,
+        "rows": _with_diffs(page.events) if page else [],
+        "filter_query": filters.urlencode(),
+    })  # fmt: skip
+
+
+@auditor_required
+def object_timeline(request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
+    """One object's events, oldest first, with diffs; and its state as of a chosen date."""
+    events = object_events(user=request.user, object_type=object_type, object_id=object_id)
+    page = keyset_page(
+        queryset=events,
+        after=_id_param(request, "after"),
+        before=_id_param(request, "before"),
+        size=TIMELINE_PAGE_SIZE,
+        newest_first=False,
+    )
+    as_of_field = DateOrDateTimeField(required=False)
+    as_of_text = request.GET.get("as_of", "").strip()
+    state, as_of_error = None, None
+    if as_of_text:
+        try:
+            as_of = as_of_field.clean(as_of_text)
+        except ValidationError as exc:
+            as_of_error = " ".join(exc.messages)
+        else:
+            moment = (
+                as_of if isinstance(as_of, dt.datetime) else day_start(as_of + dt.timedelta(days=1))
+            )
+            state = object_state_as_of(
+                user=request.user, object_type=object_type, object_id=object_id, moment=moment
+            )
+    return render(request, "audit/timeline.html", {
+        "object_type": object_type,
+        "object_id": object_id,
+        "page": page,
+        "rows": _with_diffs(page.events),
+        "as_of": as_of_text,
+        "as_of_error": as_of_error,
+        "state": state,
+        "state_rows": [(k, display(v)) for k, v in sorted(state.fields.items())] if state else [],
+        "today": timezone.localdate().isoformat(),
+        "filter_query": urlencode({"object_type": object_type, "object_id": object_id}),
+    })  # fmt: skip
+
+
+@auditor_required
+def verify(request: HttpRequest) -> HttpResponse:
+    """Verify the chain now (the badge's button); a fragment for htmx, else a page."""
+    result = audit_verify(actor=request.user)
+    template = (
+        "audit/_verify_badge.html" if request.headers.get("HX-Request") else "audit/verify.html"
+    )
+    return render(request, template, {"result": result})

@@ -1,0 +1,134 @@
+"""``/api/v1/audit-events/``: list, export (``?format=csv|jsonl``) and verify; auditors only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
+from rest_framework import mixins, permissions, renderers, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.audit.export import FORMATS
+from portal.audit.forms import AuditFilterForm
+from portal.audit.models import AuditEvent
+from portal.audit.selectors import audit_events, is_auditor
+from portal.audit.services import audit_export, audit_verify
+
+
+class IsAuditor(permissions.BasePermission):
+    """Auditors read; nobody writes here (unsafe methods answer 403, even to auditors)."""
+
+    message = "Only auditors read the audit history, and nobody changes it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS and is_auditor(request.user)
+
+
+class _ExportRenderer(renderers.BaseRenderer):
+    """Lets ``?format=csv|jsonl`` (and an Accept header) select an export.
+
+    The view streams exports itself; anything else it answers (errors) is switched back to
+    JSON in ``finalize_response``, so this never renders a body.
+    """
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return json.dumps(data).encode()
+
+
+class CSVExportRenderer(_ExportRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class JSONLExportRenderer(_ExportRenderer):
+    media_type = "application/x-ndjson"
+    format = "jsonl"
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    tenant = serializers.CharField(source="tenant_code")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id", "occurred_at", "actor", "actor_username", "actor_label", "role", "tenant",
+            "verb", "object_type", "object_id", "object_label", "changes", "reason",
+            "request_id", "client_ip", "prev_hash", "hash",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class VerifySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    first_bad_id = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField(allow_null=True)
+    last_id = serializers.IntegerField(allow_null=True)
+    head_hash = serializers.CharField(allow_null=True)
+
+
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The audit history across every country. Not a TenantScopedViewSet: it is not
+    tenant-owned data but the programme's record, readable by auditors and nobody else
+    (``audit_events`` refuses everyone else too)."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAuditor]
+    filter_backends: list[Any] = []
+    renderer_classes = [
+        renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVExportRenderer, JSONLExportRenderer,
+    ]  # fmt: skip
+
+    def get_queryset(self) -> Any:
+        form = self._filter_form()
+        return audit_events(user=self.request.user, lookups=form.lookups())
+
+    def _filter_form(self) -> AuditFilterForm:
+        if not hasattr(self, "_form"):
+            self._form = AuditFilterForm(self.request.query_params)
+            if not self._form.is_valid():
+                errors = self._form.errors.get_json_data()
+                raise ValidationError(
+                    {field: [e["message"] for e in errs] for field, errs in errors.items()}
+                )
+        return self._form
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        fmt = request.accepted_renderer.format
+        if fmt not in FORMATS:
+            return super().list(request, *args, **kwargs)
+        form = self._filter_form()
+        stream = audit_export(
+            actor=request.user, lookups=form.lookups(), query=form.as_query(), fmt=fmt
+        )
+        response = StreamingHttpResponse(stream, content_type=FORMATS[fmt])
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.{fmt}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @action(
+        detail=False,
+        methods=["get"],
+        renderer_classes=[renderers.JSONRenderer, renderers.BrowsableAPIRenderer],
+    )
+    def verify(self, request: Request) -> Response:
+        """Walk the whole chain now: ``{"ok", "checked", "first_bad_id", …}``."""
+        return Response(VerifySerializer(audit_verify(actor=request.user).as_dict()).data)
+
+    def finalize_response(
+        self, request: HttpRequest, response: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        # Errors asked for as an export still answer JSON.
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(response, Response) and renderer is not None and renderer.format in FORMATS:
+            request.accepted_renderer = renderers.JSONRenderer()  # type: ignore[attr-defined]
+            request.accepted_media_type = "application/json"  # type: ignore[attr-defined]
+        return super().finalize_response(request, response, *args, **kwargs)
