@@ -42,8 +42,11 @@ def main() -> int:
         was_alive = embedded.redis_alive()
         urls = embedded.ensure_services().as_env()
         started_redis = not was_alive and "REDIS_URL" not in os.environ
+        external_database = bool(env.get("DATABASE_URL"))
         for key, value in urls.items():
-            if not env.get(key) and not (key == "DATABASE_OWNER_URL" and env.get("DATABASE_URL")):
+            if key == "REDIS_URL" and not env.get(key):
+                env[key] = value
+            elif key != "REDIS_URL" and not external_database:
                 env[key] = value
     env["DEMO_PASSWORD"] = demo_password()
     python = sys.executable
