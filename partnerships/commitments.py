@@ -347,7 +347,7 @@ def commitment_create(
     """
     _require_official(actor, tenant.pk)
     tranches = list(data.get("tranches") or [])
-    values = {f: data.get(f) for f in FIELDS}
+    values: dict[str, Any] = {f: data.get(f) for f in FIELDS}
     if isinstance(values["currency"], str):
         values["currency"] = values["currency"].strip().upper()
     rate, application, partnership = _validate(tenant, values, tranches)

@@ -81,7 +81,9 @@ class CommitmentWriteSerializer(StrictMixin, serializers.Serializer):
 class CommitmentSerializer(serializers.ModelSerializer):
     """A commitment as everyone allowed to see it reads it; amounts are decimal strings."""
 
-    tenant = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tenant: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     amount = serializers.SerializerMethodField()
     fx_rate = serializers.SerializerMethodField()
     usd_amount = serializers.DecimalField(max_digits=24, decimal_places=2, read_only=True)
@@ -140,7 +142,7 @@ class PaySerializer(StrictMixin, serializers.Serializer):
 
 class TotalsRowSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     usd_amount = serializers.DecimalField(max_digits=24, decimal_places=2)
     usd_confirmed = serializers.DecimalField(max_digits=24, decimal_places=2, required=False)
