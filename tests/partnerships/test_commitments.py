@@ -615,3 +615,32 @@ def test_loader_requires_a_source_header(tmp_path):
     path.write_text("date,currency,usd_per_unit\n2025-01-03,GBP,1.3\n")
     with pytest.raises(CommandError, match="source"):
         call_command("load_fx_rates", str(path))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overdue_task_runs_on_a_real_worker_against_the_real_broker(official_jp, jp, approver):
+    """Beat only enqueues the task by name; a real worker consumes it from Redis and commits."""
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    commitment = confirmed_commitment(
+        official_jp,
+        jp,
+        approver,
+        commitment_date=dt.date(2025, 1, 2),
+        tranches=schedule(("2025-02-01", "150000000000")),
+    )
+    tranche = commitment.tranches.get()
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=20):
+        app.send_task("partnerships.mark_overdue_tranches")  # by name, as beat sends it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            tranche.refresh_from_db()
+            if tranche.status == "overdue":
+                break
+            time.sleep(0.2)
+    assert tranche.status == "overdue"
+    assert AuditEvent.objects.filter(verb="tranche.overdue", object_id=str(tranche.pk)).count() == 1
