@@ -34,16 +34,26 @@ ROOT = Path(settings.BASE_DIR)
 def read_rows(path: Path = DEFAULT_FILE) -> tuple[list[str], list[str]]:
     """(header comment lines, data lines) of a territory file."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.startswith("#")], [line for line in lines if not line.startswith("#")]
+    return [line for line in lines if line.startswith("#")], [
+        line for line in lines if not line.startswith("#")
+    ]
 
 
-def write_list(path: Path, *, replace: dict[str, str] | None = None, extra_header: list[str] | None = None,
-               extra_rows: list[str] | None = None) -> Path:
+def write_list(
+    path: Path,
+    *,
+    replace: dict[str, str] | None = None,
+    extra_header: list[str] | None = None,
+    extra_rows: list[str] | None = None,
+) -> Path:
     """A copy of the shipped territory file with some rows replaced (by code) or added."""
     header, rows = read_rows()
     replace = replace or {}
     out = [replace.get(row.split(",", 1)[0], row) for row in rows]
-    path.write_text("\n".join([*(extra_header or []), *header, *out, *(extra_rows or [])]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join([*(extra_header or []), *header, *out, *(extra_rows or [])]) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -69,7 +79,10 @@ def reviewer(db: None) -> Any:
 
 def submit(application: Any, official: Any) -> Any:
     return application_transition(
-        application=application, actor=official, action="submit", version=application.version,
+        application=application,
+        actor=official,
+        action="submit",
+        version=application.version,
         completeness_check=missing_for_submit,
     )
 
@@ -100,7 +113,9 @@ def celery_worker(transactional_db: None, broker: redis.Redis) -> Iterator[Any]:
 
     from portal.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING") as worker:
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"
+    ) as worker:
         yield worker
 
 
@@ -108,8 +123,14 @@ def worker_env(**extra: str) -> dict[str, str]:
     """Environment for a ``celery worker`` subprocess that uses this test's database."""
     db = connection.settings_dict
     url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url, "PORTAL_TESTING": "1",
-           "REDIS_URL": settings.CELERY_BROKER_URL, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DATABASE_OWNER_URL": url,
+        "PORTAL_TESTING": "1",
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("PORTAL_TEST_SCREENING_PAUSE", None)
     env.update(extra)
     return env
@@ -118,10 +139,28 @@ def worker_env(**extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def worker_process(log: Path, **env: str) -> Iterator[subprocess.Popen]:
     """A ``celery -A portal worker`` subprocess (solo pool); stopped (TERM, then KILL) on exit."""
-    cmd = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-Q", "portal",
-           "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        "portal",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "INFO",
+        "-n",
+        f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+    ]
     with log.open("ab") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         yield process
     finally:

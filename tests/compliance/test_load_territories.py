@@ -69,7 +69,10 @@ def test_a_change_makes_version_two_with_a_diff_printed_and_audited(tmp_path):
         extra_rows=[],
     )
     # Drop KP entirely and add UA-40 (Sevastopol).
-    text = "\n".join(line for line in path.read_text().splitlines() if line) + "\nUA-40,Sevastopol,false,,true,test\n"
+    text = (
+        "\n".join(line for line in path.read_text().splitlines() if line)
+        + "\nUA-40,Sevastopol,false,,true,test\n"
+    )
     path.write_text(text)
     output = load(str(path))
     version = TerritoryListVersion.objects.get(number=2)
@@ -89,7 +92,9 @@ def test_reverting_to_earlier_content_is_a_new_version(tmp_path):
     load()
     load(str(write_list(tmp_path / "t.csv", replace={"JP": "JP,Japan,true,D:5,false,x"})))
     load()
-    assert list(TerritoryListVersion.objects.order_by("number").values_list("number", flat=True)) == [1, 2, 3]
+    assert list(
+        TerritoryListVersion.objects.order_by("number").values_list("number", flat=True)
+    ) == [1, 2, 3]
     v1, v3 = TerritoryListVersion.objects.get(number=1), TerritoryListVersion.objects.get(number=3)
     assert v1.checksum == v3.checksum
 
@@ -103,11 +108,20 @@ def test_reverting_to_earlier_content_is_a_new_version(tmp_path):
         ({"extra_rows": ["FR,France again,true,,false,x"]}, "duplicate code FR"),
         ({"replace": {"JP": "JP,Japan,true,D:9,false,x"}}, "unknown EAR country group(s) D:9"),
         ({"replace": {"JP": "JP,Japan,true,Tier1,false,x"}}, "unknown EAR country group(s) Tier1"),
-        ({"replace": {"JP": "JP,Japan,yes,,false,x"}}, "supported must be 'true' or 'false', not 'yes'"),
-        ({"replace": {"JP": "JP,Japan,true,,1,x"}}, "comprehensive_sanctions must be 'true' or 'false'"),
+        (
+            {"replace": {"JP": "JP,Japan,yes,,false,x"}},
+            "supported must be 'true' or 'false', not 'yes'",
+        ),
+        (
+            {"replace": {"JP": "JP,Japan,true,,1,x"}},
+            "comprehensive_sanctions must be 'true' or 'false'",
+        ),
         ({"replace": {"JP": "JP,Japan,true"}}, "expected 6 columns, found 3"),
         ({"replace": {"code": "code,name,supported,groups,notes"}}, "header must be"),
-        ({"extra_header": ["# effective: tomorrow"]}, "effective date 'tomorrow' is not YYYY-MM-DD"),
+        (
+            {"extra_header": ["# effective: tomorrow"]},
+            "effective date 'tomorrow' is not YYYY-MM-DD",
+        ),
     ],
 )
 def test_bad_file_is_rejected_with_a_clear_error_and_nothing_loaded(tmp_path, change, message):
@@ -130,7 +144,9 @@ def test_bad_file_does_not_replace_the_current_version(tmp_path):
 
 def test_a_file_without_sources_is_refused(tmp_path):
     path = tmp_path / "nosource.csv"
-    path.write_text("code,name,supported,groups,comprehensive_sanctions,notes\nJP,Japan,true,,false,x\n")
+    path.write_text(
+        "code,name,supported,groups,comprehensive_sanctions,notes\nJP,Japan,true,,false,x\n"
+    )
     with pytest.raises(CommandError, match="names no source"):
         load(str(path))
 
@@ -140,24 +156,38 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load(str(tmp_path / "nope.csv"))
 
 
-def test_new_version_resets_outcomes_of_applications_not_yet_final(tmp_path, official_jp, jp, compliance_officer):
+def test_new_version_resets_outcomes_of_applications_not_yet_final(
+    tmp_path, official_jp, jp, compliance_officer
+):
     from compliance.services import application_screen
 
     territory_list_load()
     live = submit(create_application(official_jp, jp), official_jp)
     application_screen(application_id=live.pk, version=live.version)
     live.refresh_from_db()
-    assert (live.state, live.screening_outcome, live.screening_list_version) == (State.TECHNICAL_REVIEW, "clear", 1)
+    assert (live.state, live.screening_outcome, live.screening_list_version) == (
+        State.TECHNICAL_REVIEW,
+        "clear",
+        1,
+    )
     withdrawn = submit(create_application(official_jp, jp), official_jp)
     application_screen(application_id=withdrawn.pk, version=withdrawn.version)
     withdrawn.refresh_from_db()
     from partnerships.workflow import application_transition
 
-    application_transition(application=withdrawn, actor=official_jp, action="withdraw", version=withdrawn.version)
+    application_transition(
+        application=withdrawn, actor=official_jp, action="withdraw", version=withdrawn.version
+    )
 
-    territory_list_load(path=write_list(tmp_path / "t.csv", replace={"FR": "FR,France,true,D:5,false,x"}))
+    territory_list_load(
+        path=write_list(tmp_path / "t.csv", replace={"FR": "FR,France,true,D:5,false,x"})
+    )
     live.refresh_from_db()
-    assert (live.screening_outcome, live.screening_list_version, live.screening_summary) == ("", None, [])
+    assert (live.screening_outcome, live.screening_list_version, live.screening_summary) == (
+        "",
+        None,
+        [],
+    )
     assert live.state == State.TECHNICAL_REVIEW  # state and version untouched until re-screened
     final = CountryApplication.objects.get(pk=withdrawn.pk)
     assert final.screening_outcome == "clear"  # final applications keep their history
