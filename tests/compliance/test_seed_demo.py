@@ -52,4 +52,8 @@ def test_seed_demo_is_idempotent_and_covers_every_state(monkeypatch):
         )
     held = CountryApplication.objects.get(state=State.SCREENING_HOLD)
     assert held.screening_outcome == "needs_review"
+    from partnerships.models import CoInvestmentCommitment
+
+    assert set(CoInvestmentCommitment.objects.values_list("currency", flat=True)) >= {"AED", "JPY", "EUR"}
+    assert CoInvestmentCommitment.objects.filter(status="confirmed").count() == 1
     assert verify_chain().ok

@@ -260,6 +260,10 @@ class Command(BaseCommand):
         password = demo_password()
         if not TerritoryListVersion.objects.exists():
             call_command("load_territories", verbosity=0)
+        from partnerships.models import FxRate
+
+        if not FxRate.objects.exists():
+            call_command("load_fx_rates", verbosity=0)
         with actor_context(system_label="command:seed_demo"):
             users = self._users(password)
             made = 0
@@ -269,9 +273,64 @@ class Command(BaseCommand):
                     continue
                 self._drive(users, tenant, state, data)
                 made += 1
+            commitments = self._commitments(users)
         self.stdout.write(
-            f"seed_demo: {len(users)} users, {made} new applications; password: {password}"
+            f"seed_demo: {len(users)} users, {made} new applications, {commitments} new commitments; "
+            f"password: {password}"
         )
+
+    def _commitments(self, users: dict[str, Any]) -> int:
+        """Commitments in four currencies; the approved partnership's is confirmed and part paid."""
+        from partnerships import commitments
+        from partnerships.models import CoInvestmentCommitment, Partnership
+
+        today = timezone.localdate()
+        plans = [
+            ("AE", "global_expansion", "3672500000", "AED"),
+            ("JP", "national_startup_fund", "50000000000", "JPY"),
+            ("FR", "in_country_infrastructure", "300000000", "EUR"),
+            ("NO", "global_expansion", "1000000000", "NOK"),
+        ]
+        made = 0
+        for code, vehicle, amount, currency in plans:
+            tenant = Tenant.objects.get(code=code)
+            if CoInvestmentCommitment.objects.filter(tenant=tenant).exists():
+                continue
+            total = Decimal(amount)
+            first = (total / 4).quantize(Decimal(1))
+            partnership = Partnership.objects.filter(tenant=tenant).first()
+            data: dict[str, Any] = {
+                "vehicle": vehicle,
+                "amount": total,
+                "currency": currency,
+                "commitment_date": today,
+                "partnership": partnership.pk if partnership else None,
+                "tranches": [
+                    commitments.TrancheInput(due_date=today + dt.timedelta(days=30), amount=first),
+                    commitments.TrancheInput(
+                        due_date=today + dt.timedelta(days=395), amount=total - first
+                    ),
+                ],
+            }
+            commitment = commitments.commitment_create(
+                actor=users[f"official-{code.lower()}"],
+                tenant=tenant,
+                data=data,  # type: ignore[arg-type]
+            )
+            made += 1
+            if partnership is not None:
+                commitment = commitments.commitment_confirm(
+                    commitment=commitment, actor=users["approver"], version=commitment.version
+                )
+                tranche = commitment.tranches.order_by("due_date").first()
+                assert tranche is not None
+                commitments.tranche_mark_paid(
+                    commitment=commitment,
+                    tranche_id=tranche.pk,
+                    actor=users["approver"],
+                    payment_reference="DEMO-TRANSFER-0001",
+                )
+        return made
 
     def _users(self, password: str) -> dict[str, Any]:
         User = get_user_model()
