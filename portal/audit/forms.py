@@ -25,7 +25,8 @@ class DateOrDateTimeField(forms.CharField):
         if not text:
             return None
         try:
-            parsed: dt.date | dt.datetime | None = parse_datetime(text) or parse_date(text)
+            # A bare date first: parse_datetime would read it as midnight.
+            parsed: dt.date | dt.datetime | None = parse_date(text) or parse_datetime(text)
         except ValueError:
             parsed = None
         if parsed is None:

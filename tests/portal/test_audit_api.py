@@ -291,3 +291,22 @@ def test_list_query_count_is_constant_in_page_size(api, auditor, django_assert_m
     for size in (10, 200):
         with django_assert_max_num_queries(4):
             assert len(api.get(URL, {"page_size": size, "tenant": ""}).json()["results"]) == size
+
+
+def test_a_bare_date_means_the_whole_day(api, auditor, history):
+    import datetime as dt
+
+    today = history[0].occurred_at.date()
+    api.as_user(auditor)
+    assert (
+        len(
+            api.get(URL, {"since": today.isoformat(), "until": today.isoformat()}).json()["results"]
+        )
+        == 5
+    )
+    assert (
+        api.get(URL, {"until": (today - dt.timedelta(days=1)).isoformat()}).json()["results"] == []
+    )
+    assert (
+        api.get(URL, {"since": (today + dt.timedelta(days=1)).isoformat()}).json()["results"] == []
+    )

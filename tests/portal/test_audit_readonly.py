@@ -1,0 +1,294 @@
+"""Auditors read everything and change nothing.
+
+The matrix is generated from the URL resolver: every API and page URL, its path parameters
+filled with real ids, every unsafe method, as an auditor. A new endpoint is covered the day
+it is added; one that lets an auditor write fails this test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.exceptions import Resolver404
+
+from portal.audit.models import AuditEvent
+from tests.factories import create_application, make_user
+
+pytestmark = pytest.mark.django_db
+
+UNSAFE = ("post", "put", "patch", "delete")
+REFUSED = {403, 404, 405}  # 404: not visible (or no such object); never 2xx, never 400
+
+# Not changes to the portal's data, so outside the matrix (each with its reason).
+NOT_DATA_CHANGES = {
+    "login": "signing in (an auditor must be able to)",
+    "logout": "signing out",
+    "set_language": "a language preference cookie",
+    "api-token": "an API token for the auditor's own reads (audited as auth.token_created)",
+    "healthz": "a liveness probe: reads nothing, writes nothing",
+    "readyz": "a readiness probe: reads nothing, writes nothing",
+}
+
+# Reads that are themselves recorded: an event with one of these verbs is not a write.
+READ_VERBS = {"attachment.downloaded", "audit.exported", "audit.verified"}
+
+# Endpoints that do not answer an auditor's unsafe request with 403/404/405, found by this
+# test when it was written. None of them changed anything (checked below, on every run), but
+# each breaks the contract; their owners are told. Fixing one fails this test until its
+# line is removed, so the list only shrinks. A new endpoint is never on it.
+KNOWN_NOT_REFUSED = {
+    # Page views that serve GET to any method (no require_safe / require_http_methods):
+    "dashboard": "page answers 200 to any method",
+    "applications": "page answers 200 to any method",
+    "application-detail": "page answers 200 to any method; API: 400 on an empty body before the role check",
+    "application-attachments": "page answers 200/400; API: 415 before the role check",
+    "attachment-download": "page answers 200 to any method (records a download)",
+    "emission-estimate": "page answers 200 to any method",
+    "review": "page answers 200 to any method",
+    "review-detail": "page answers 200 to any method",
+    "approver-board": "page answers 200 to any method",
+    "commitments": "page answers 200 to any method",
+    "commitment-detail": "page answers 200 to any method",
+    "commitments-export": "page answers 200 to any method",
+    # POST endpoints that refuse by redirecting (302 + message) instead of 403:
+    "application-withdraw": "POST answers 302",
+    "obligation-evidence": "POST answers 302",
+    "obligation-met": "POST answers 302",
+    "review-act": "POST answers 302",
+    "review-assign": "POST answers 302",
+    "commitment-tranche-pay": "POST answers 302",
+    # API endpoints that validate the body before checking the role (400 on {}):
+    "application-list": "API: 400 on an empty body before the role check",
+    "application-transitions": "API: 400 on an empty body before the role check",
+    "commitment-list": "API: 400 on an empty body before the role check",
+    "commitment-confirm": "API: 400 on an empty body before the role check",
+    "commitment-pay": "API: 400 on an empty body before the role check",
+    "commitment-withdraw": "API: 400 on an empty body before the role check",
+}
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def world(jp, official_jp) -> dict[str, Any]:
+    """One real object of each kind, visible to programme staff."""
+    from partnerships.models import CoInvestmentCommitment, Decision, Obligation, Tranche
+    from partnerships.services import attachment_add
+    from partnerships.workflow import application_transition
+
+    application = create_application(official_jp, jp)
+    attachment = attachment_add(application=application, actor=official_jp,
+                                upload=SimpleUploadedFile("site.png", PNG, content_type="image/png"))  # fmt: skip
+    application = application_transition(application=application, actor=official_jp, action="submit",
+                                         version=application.version)  # fmt: skip
+    decision = Decision.objects.filter(application=application).latest("id")
+    obligation = Obligation.objects.create(tenant=jp, application=application, decision=decision,
+                                           text="No ECCN 3A090 chips before VEU approval",
+                                           due_date=dt.date.today() + dt.timedelta(days=90))  # fmt: skip
+    commitment = CoInvestmentCommitment.objects.create(
+        tenant=jp, application=application, vehicle="global_expansion", amount=Decimal("1000"), currency="USD",
+        commitment_date=dt.date.today(), fx_rate=Decimal("1"), fx_rate_date=dt.date.today(),
+        usd_amount=Decimal("1000"), created_by=official_jp,
+    )  # fmt: skip
+    tranche = Tranche.objects.create(
+        commitment=commitment, due_date=dt.date.today(), amount=Decimal("1000")
+    )
+    return {
+        "application": application, "attachment": attachment, "obligation": obligation,
+        "commitment": commitment, "tranche": tranche, "tenant": jp, "user": official_jp,
+        "event": AuditEvent.objects.latest("id"),
+    }  # fmt: skip
+
+
+def _value(name: str, prefix: str, world: dict[str, Any]) -> list[str]:
+    """Real values for a path parameter, by its name (and, for ``pk``, by where it is)."""
+    by_name = {
+        "application_pk": world["application"].pk,
+        "attachment_id": world["attachment"].pk,
+        "obligation_id": world["obligation"].pk,
+        "tranche_id": world["tranche"].pk,
+        "code": world["tenant"].code,
+        "object_type": world["application"]._meta.label_lower,
+        "object_id": world["application"].pk,
+        "step": "general",
+    }
+    if name == "pk":
+        if "commitment" in prefix:
+            return [str(world["commitment"].pk)]
+        if "audit-event" in prefix:
+            return [str(world["event"].pk)]
+        return [str(world["application"].pk)]
+    if name in by_name:
+        return [str(by_name[name])]
+    return ["1"]
+
+
+_ROUTE_PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+_REGEX_PARAM = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^)]*)\)")
+
+
+def _expand(piece: str, prefix: str, world: dict[str, Any]) -> Iterator[str]:
+    """Concrete strings for one pattern piece (route or regex syntax)."""
+    if piece.startswith("^") or "(?P<" in piece:
+        piece = piece.lstrip("^").rstrip("$")
+        match = _REGEX_PARAM.search(piece)
+        if match is None:
+            yield piece.replace("\\", "")
+            return
+        body = match.group("body")
+        # An alternation of literals (confirm|withdraw) is expanded; anything else gets ids.
+        options = (
+            body.split("|")
+            if re.fullmatch(r"[\w|-]+", body)
+            else _value(match.group("name"), prefix, world)
+        )
+        for option in options:
+            yield from _expand(
+                piece[: match.start()] + option + piece[match.end() :], prefix, world
+            )
+        return
+    match = _ROUTE_PARAM.search(piece)
+    if match is None:
+        yield piece
+        return
+    for option in _value(match.group("name"), prefix, world):
+        yield from _expand(piece[: match.start()] + option + piece[match.end() :], prefix, world)
+
+
+def _walk(
+    patterns: list[Any], prefix: str, world: dict[str, Any]
+) -> Iterator[tuple[str, URLPattern]]:
+    for pattern in patterns:
+        for concrete in _expand(str(pattern.pattern), prefix, world):
+            if isinstance(pattern, URLResolver):
+                yield from _walk(pattern.url_patterns, prefix + concrete, world)
+            else:
+                yield "/" + prefix + concrete, pattern
+
+
+def all_urls(world: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every concrete URL the portal serves, with the name of its pattern."""
+    found = []
+    for url, pattern in _walk(get_resolver().url_patterns, "", world):
+        if ".*" in url or "(?P<" in url:  # admin's catch-all redirect
+            continue
+        try:
+            match = resolve(url)
+        except Resolver404:
+            continue
+        assert match.func == pattern.callback, f"{url} resolves elsewhere; the walker mis-built it"
+        found.append((url, pattern.name or ""))
+    return found
+
+
+def test_the_walker_finds_every_kind_of_endpoint(world):
+    urls = {url for url, _ in all_urls(world)}
+    app = world["application"].pk
+    for expected in ("/api/v1/audit-events/", "/api/v1/audit-events/verify/", f"/api/v1/applications/{app}/",
+                     f"/api/v1/applications/{app}/transitions/", "/audit/", f"/applications/{app}/",
+                     f"/review/{app}/act/"):  # fmt: skip
+        assert expected in urls, expected
+    assert len(urls) > 40
+
+
+def _fingerprint(world: dict[str, Any]) -> tuple[Any, ...]:
+    """What an auditor's request must leave as it was: the objects and the written history."""
+    from django.forms.models import model_to_dict
+
+    from partnerships.models import Decision
+
+    objects = []
+    for key in (
+        "application",
+        "attachment",
+        "obligation",
+        "commitment",
+        "tranche",
+        "tenant",
+        "user",
+    ):
+        obj = type(world[key]).objects.get(pk=world[key].pk)
+        objects.append(sorted((k, repr(v)) for k, v in model_to_dict(obj).items()))
+    writes = AuditEvent.objects.exclude(verb__in=READ_VERBS).count()
+    return (*map(tuple, objects), writes, Decision.objects.count())
+
+
+def test_auditors_change_nothing_anywhere(client, world):
+    auditor = make_user("auditor", username="auditor-matrix")
+    client.force_login(auditor)
+    urls = all_urls(world)
+    writes, not_refused = [], {}
+    checked = 0
+    for url, name in urls:
+        if name in NOT_DATA_CHANGES:
+            continue
+        admin = url.startswith("/admin/")
+        for method in UNSAFE:
+            before = _fingerprint(world)
+            kwargs: dict[str, Any] = (
+                {"content_type": "application/json", "data": "{}"}
+                if url.startswith("/api/")
+                else {}
+            )
+            response = getattr(client, method)(url, **kwargs)
+            checked += 1
+            status = response.status_code
+            if _fingerprint(world) != before:
+                writes.append(f"{method.upper()} {url} ({name}) -> {status}")
+            # The admin sends anyone who is not staff to its login page.
+            refused = status in REFUSED or (
+                admin and status == 302 and "/admin/login/" in response["Location"]
+            )
+            if not refused:
+                not_refused.setdefault(name, []).append(f"{method.upper()} {url} -> {status}")
+    print(f"auditor matrix: {checked} unsafe requests over {len(urls)} URLs")
+    assert not writes, "An auditor changed something:\n" + "\n".join(writes)
+    new = {name: found for name, found in not_refused.items() if name not in KNOWN_NOT_REFUSED}
+    assert not new, "Not refused to an auditor (403/404/405 expected):\n" + "\n".join(
+        line for found in new.values() for line in found
+    )
+    fixed = sorted(set(KNOWN_NOT_REFUSED) - set(not_refused))
+    assert not fixed, f"Now refused properly: remove from KNOWN_NOT_REFUSED: {fixed}"
+
+
+def test_auditor_with_well_formed_bodies_is_refused(api, world):
+    """The matrix sends empty bodies; here the writes an auditor might try, done properly."""
+    from partnerships.models import CountryApplication
+    from tests.factories import example_payload
+
+    application = world["application"]
+    CountryApplication.objects.filter(pk=application.pk).update(state="technical_review")
+    application.refresh_from_db()
+    auditor = make_user("auditor", username="auditor-bodies")
+    api.as_user(auditor)
+    before = _fingerprint(world)
+    attempts = [
+        ("post", "/api/v1/applications/", example_payload()),
+        ("patch", f"/api/v1/applications/{application.pk}/", {"title": "Rewritten", "version": application.version}),
+        ("post", f"/api/v1/applications/{application.pk}/transitions/",
+         {"action": "approve_technical", "version": application.version}),
+        ("post", f"/api/v1/applications/{application.pk}/transitions/",
+         {"action": "reject", "rationale": "No.", "version": application.version}),
+        ("post", f"/api/v1/applications/{application.pk}/transitions/",
+         {"action": "request_info", "rationale": "Why?", "version": application.version}),
+    ]  # fmt: skip
+    answers = {}
+    for method, url, body in attempts:
+        response = getattr(api, method)(url, body, format="json")
+        answers[(method, url, body.get("action"))] = (response.status_code, response.json())
+    create = answers.pop(("post", "/api/v1/applications/", None))
+    # Creating answers 400 on the tenant field (partnerships' choice: "not a country you may
+    # file for" is a field error); still no write.
+    assert create[0] == 403 or (create[0] == 400 and "tenant" in create[1]), create
+    assert {status for status, _ in answers.values()} <= {403, 404}, answers
+    assert _fingerprint(world) == before
