@@ -11,6 +11,7 @@ capacity in kW; with MW it overstates by 1,000. Its own Abilene check, 360.5 MW 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -34,7 +35,7 @@ def emission_factors() -> dict[str, Decimal]:
 def annual_tonnes(
     *,
     capacity_mw: Decimal,
-    energy_mix: dict[str, int | Decimal],
+    energy_mix: Mapping[str, int | Decimal],
     pue: Decimal | None = None,
     utilisation: Decimal | None = None,
 ) -> Decimal:

@@ -139,7 +139,7 @@ EXAMPLE = {
 class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
     """An application as officials write it and everyone allowed reads it."""
 
-    tenant = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tenant: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sites = SiteSerializer(many=True, required=False)
     languages = serializers.ListField(
         child=serializers.CharField(max_length=2, validators=[drf(validators.language_code)]),
@@ -313,7 +313,9 @@ class TransitionSerializer(StrictMixin, serializers.Serializer):
     message_to_country = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=20000
     )
-    conditions = ConditionSerializer(many=True, required=False, default=list, max_length=20)
+    conditions = serializers.ListField(
+        child=ConditionSerializer(), required=False, default=list, max_length=20
+    )
 
 
 class ObligationSerializer(serializers.ModelSerializer):

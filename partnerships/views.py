@@ -443,9 +443,10 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Condition marked as met."))
+    next_url = request.POST.get("next", "")
     return redirect(
-        request.POST.get("next")
-        if request.POST.get("next", "").startswith("/")
+        next_url
+        if next_url.startswith("/") and not next_url.startswith("//")
         else reverse("application-detail", args=[pk])
     )
 
@@ -502,7 +503,7 @@ def _require_programme(user: Any) -> None:
 @login_required
 def review_queues(request: HttpRequest) -> HttpResponse:
     _require_programme(request.user)
-    filters = {
+    filters: dict[str, Any] = {
         "state": request.GET.get("state", ""),
         "tenant": request.GET.get("tenant", ""),
         "overdue": request.GET.get("overdue") == "1",
@@ -614,7 +615,7 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     User = get_user_model()
     assignee = User.objects.filter(
-        pk=request.POST.get("assignee") or request.user.pk, is_active=True
+        pk=request.POST.get("assignee") or str(request.user.pk), is_active=True
     ).first()
     if assignee is None:
         raise Http404

@@ -473,11 +473,13 @@ def application_transition(
         notifications.queue_for_transition(locked, decision)
         if action == "submit":
             app_id, app_version = locked.pk, locked.version
-            _after_commit(
-                lambda: application_submitted.send(
+
+            def announce() -> None:
+                application_submitted.send(
                     sender=CountryApplication, application_id=app_id, version=app_version
                 )
-            )
+
+            _after_commit(announce)
     return locked
 
 

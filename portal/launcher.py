@@ -44,9 +44,9 @@ def main() -> int:
         started_redis = not was_alive and "REDIS_URL" not in os.environ
         external_database = bool(env.get("DATABASE_URL"))
         for key, value in urls.items():
-            if key == "REDIS_URL" and not env.get(key):
-                env[key] = value
-            elif key != "REDIS_URL" and not external_database:
+            if (key == "REDIS_URL" and not env.get(key)) or (
+                key != "REDIS_URL" and not external_database
+            ):
                 env[key] = value
     env["DEMO_PASSWORD"] = demo_password()
     python = sys.executable

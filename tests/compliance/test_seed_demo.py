@@ -54,6 +54,10 @@ def test_seed_demo_is_idempotent_and_covers_every_state(monkeypatch):
     assert held.screening_outcome == "needs_review"
     from partnerships.models import CoInvestmentCommitment
 
-    assert set(CoInvestmentCommitment.objects.values_list("currency", flat=True)) >= {"AED", "JPY", "EUR"}
+    assert set(CoInvestmentCommitment.objects.values_list("currency", flat=True)) >= {
+        "AED",
+        "JPY",
+        "EUR",
+    }
     assert CoInvestmentCommitment.objects.filter(status="confirmed").count() == 1
     assert verify_chain().ok

@@ -23,7 +23,9 @@ def _login(page: Any, base: str, username: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "ja", "fr", "es", "ar"])
-def test_official_submits_an_application_in_the_browser(page: Any, live_server: Any, lang: str) -> None:
+def test_official_submits_an_application_in_the_browser(
+    page: Any, live_server: Any, lang: str
+) -> None:
     from portal.tenancy.models import Tenant
 
     tenant = Tenant.objects.create(code="JP", name="Japan", languages=["ja"])
@@ -92,7 +94,9 @@ def test_inline_errors_are_announced_and_nothing_saved(page: Any, live_server: A
     assert not CountryApplication.objects.get(title="Errors").sites.exists()
 
 
-def test_skip_link_is_the_first_tab_stop_and_inputs_are_labelled(page: Any, live_server: Any) -> None:
+def test_skip_link_is_the_first_tab_stop_and_inputs_are_labelled(
+    page: Any, live_server: Any
+) -> None:
     from portal.tenancy.models import Tenant
 
     tenant = Tenant.objects.create(code="NO", name="Norway", languages=["no"])

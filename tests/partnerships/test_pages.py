@@ -136,7 +136,7 @@ def test_live_estimate_fragment(client, official_jp):
             False,
         ),  # an executable renamed .pdf
         ("script.csv", b"#!/bin/sh\x00\x01rm -rf /", False),
-        ("sites.csv", "name,capacity\nKansai,120\n".encode(), True),
+        ("sites.csv", b"name,capacity\nKansai,120\n", True),
     ],
 )
 def test_attachment_types_are_sniffed_not_trusted(client, official_jp, jp, name, content, accepted):

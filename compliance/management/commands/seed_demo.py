@@ -335,23 +335,23 @@ class Command(BaseCommand):
     def _users(self, password: str) -> dict[str, Any]:
         User = get_user_model()
         users: dict[str, Any] = {}
-        names = [(role.value, role, None) for role in Role if role in PROGRAMME_ROLES]
+        names: list[tuple[str, Role, str | None]] = [
+            (role.value, role, None) for role in Role if role in PROGRAMME_ROLES
+        ]
         for code, name, languages in TENANTS:
-            tenant, _ = Tenant.objects.get_or_create(
-                code=code, defaults={"name": name, "languages": languages}
-            )
+            Tenant.objects.get_or_create(code=code, defaults={"name": name, "languages": languages})
             names += [
                 (f"{role.value}-{code.lower()}", role, code)
                 for role in (Role.OFFICIAL, Role.COUNTRY_ADMIN)
             ]
-        for username, role, code in names:
+        for username, role, tenant_code in names:
             user, created = User.objects.get_or_create(
                 username=username, defaults={"email": f"{username}@demo.invalid"}
             )
             if created or not user.check_password(password):
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            role_grant(user=user, role=role, tenant_code=code)
+            role_grant(user=user, role=role, tenant_code=tenant_code)
             users[username] = user
         return users
 
