@@ -150,7 +150,7 @@ def _expand(piece: str, prefix: str, world: dict[str, Any]) -> Iterator[str]:
         options = (
             body.split("|")
             if re.fullmatch(r"[\w|-]+", body)
-            else _value(match.group("name"), prefix, world)
+            else _value(match.group("name"), prefix + piece[: match.start()], world)
         )
         for option in options:
             yield from _expand(
@@ -161,7 +161,7 @@ def _expand(piece: str, prefix: str, world: dict[str, Any]) -> Iterator[str]:
     if match is None:
         yield piece
         return
-    for option in _value(match.group("name"), prefix, world):
+    for option in _value(match.group("name"), prefix + piece[: match.start()], world):
         yield from _expand(piece[: match.start()] + option + piece[match.end() :], prefix, world)
 
 
@@ -198,6 +198,10 @@ def test_the_walker_finds_every_kind_of_endpoint(world):
                      f"/api/v1/applications/{app}/transitions/", "/audit/", f"/applications/{app}/",
                      f"/review/{app}/act/"):  # fmt: skip
         assert expected in urls, expected
+    # Ids follow the kind of object the URL names, not one id for all.
+    commitment, tranche = world["commitment"].pk, world["tranche"].pk
+    assert f"/commitments/{commitment}/tranches/{tranche}/pay/" in urls
+    assert f"/api/v1/audit-events/{world['event'].pk}/" in urls
     assert len(urls) > 40
 
 
