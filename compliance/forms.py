@@ -31,4 +31,6 @@ class TerritoryFilterForm(forms.Form):
 
     def __init__(self, *args: object, groups: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["group"].choices = [("", _("Any")), *[(g, g) for g in groups]]
+        group = self.fields["group"]
+        assert isinstance(group, forms.ChoiceField)
+        group.choices = [("", _("Any")), *[(g, g) for g in groups]]

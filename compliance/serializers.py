@@ -44,7 +44,7 @@ class FindingSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     subject = serializers.CharField(required=False)
     fact = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
     reason = serializers.CharField()
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 import re
@@ -148,8 +147,8 @@ def parse_territory_text(text: str) -> ParsedList:
     if not data_lines:
         raise TerritoryFileError([*errors, "the file has no header row and no territories"])
 
-    reader = csv.reader(io.StringIO("\n".join(line for _, line in data_lines)))
-    records = list(reader)
+    # One record per line: a quoted field spanning lines then shows up as a column-count error.
+    records = [next(csv.reader([line])) for _, line in data_lines]
     header = [h.strip() for h in records[0]]
     if header != COLUMNS:
         raise TerritoryFileError(
@@ -160,35 +159,35 @@ def parse_territory_text(text: str) -> ParsedList:
         )
     rows: list[TerritoryRow] = []
     seen: dict[str, int] = {}
-    for (line, _), record in zip(data_lines[1:], records[1:], strict=True):
+    for (number, _), record in zip(data_lines[1:], records[1:], strict=True):
         if len(record) != len(COLUMNS):
-            errors.append(f"line {line}: expected {len(COLUMNS)} columns, found {len(record)}")
+            errors.append(f"line {number}: expected {len(COLUMNS)} columns, found {len(record)}")
             continue
         code, name, supported, groups, sanctions, notes = (v.strip() for v in record)
         if not is_known_code(code):
-            errors.append(f"line {line}: unknown territory code {code!r} (not ISO 3166-1/3166-2)")
+            errors.append(f"line {number}: unknown territory code {code!r} (not ISO 3166-1/3166-2)")
         if code in seen:
-            errors.append(f"line {line}: duplicate code {code} (first on line {seen[code]})")
-        seen.setdefault(code, line)
+            errors.append(f"line {number}: duplicate code {code} (first on line {seen[code]})")
+        seen.setdefault(code, number)
         if not name:
-            errors.append(f"line {line}: {code} has no name")
+            errors.append(f"line {number}: {code} has no name")
         group_list = tuple(groups.split())
         bad = [g for g in group_list if g not in KNOWN_GROUPS]
         if bad:
             errors.append(
-                f"line {line}: unknown EAR country group(s) {', '.join(bad)} for {code} "
+                f"line {number}: unknown EAR country group(s) {', '.join(bad)} for {code} "
                 f"(known: {' '.join(sorted(KNOWN_GROUPS))})"
             )
         if len(set(group_list)) != len(group_list):
-            errors.append(f"line {line}: a group is repeated for {code}")
+            errors.append(f"line {number}: a group is repeated for {code}")
         rows.append(
             TerritoryRow(
                 code=code,
                 name=name,
-                supported=_parse_bool(supported, "supported", line, errors),
+                supported=_parse_bool(supported, "supported", number, errors),
                 groups=group_list,
                 comprehensive_sanctions=_parse_bool(
-                    sanctions, "comprehensive_sanctions", line, errors
+                    sanctions, "comprehensive_sanctions", number, errors
                 ),
                 notes=notes,
             )
