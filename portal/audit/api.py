@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import mixins, permissions, renderers, serializers, viewsets
 from rest_framework.decorators import action
@@ -123,9 +123,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """Walk the whole chain now: ``{"ok", "checked", "first_bad_id", …}``."""
         return Response(VerifySerializer(audit_verify(actor=request.user).as_dict()).data)
 
-    def finalize_response(
-        self, request: HttpRequest, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         # Errors asked for as an export still answer JSON.
         renderer = getattr(request, "accepted_renderer", None)
         if isinstance(response, Response) and renderer is not None and renderer.format in FORMATS:

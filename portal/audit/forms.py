@@ -17,11 +17,11 @@ from portal.tenancy.models import Tenant
 FILTER_PARAMS = ("tenant", "actor", "verb", "object_type", "object_id", "since", "until")
 
 
-class DateOrDateTimeField(forms.CharField):
+class DateOrDateTimeField(forms.Field):
     """``YYYY-MM-DD`` (a whole day) or an ISO 8601 date-time (naive means the site's zone)."""
 
     def to_python(self, value: Any) -> dt.date | dt.datetime | None:
-        text = super().to_python(value).strip()
+        text = str(value or "").strip()
         if not text:
             return None
         try:
@@ -71,7 +71,7 @@ class AuditFilterForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = self.lookups_bounds(data)
         if since and until and since >= until:
             self.add_error("until", _("The end of the range must come after its start."))

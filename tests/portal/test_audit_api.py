@@ -310,3 +310,26 @@ def test_a_bare_date_means_the_whole_day(api, auditor, history):
     assert (
         api.get(URL, {"since": (today + dt.timedelta(days=1)).isoformat()}).json()["results"] == []
     )
+
+
+def test_the_snippet_in_the_docs_verifies_an_export(api, auditor, history, tmp_path, monkeypatch):
+    """docs/audit.md shows auditors how to check an export offline; run it as written."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    docs = (Path(settings.BASE_DIR) / "docs" / "audit.md").read_text()
+    snippet = re.search(r"<!-- verify-jsonl -->\n```python\n(.*?)```", docs, re.S).group(1)
+    _, body = _export(api, auditor, "format=jsonl")
+    (tmp_path / "audit-events.jsonl").write_bytes(body)
+    monkeypatch.chdir(tmp_path)
+    printed: list[object] = []
+    exec(snippet, {"print": printed.append})
+    assert printed == [(True, None)]
+    lines = body.decode().splitlines()
+    lines[1] = lines[1].replace("Kansai campus", "Osaka campus")
+    (tmp_path / "audit-events.jsonl").write_text("\n".join(lines) + "\n")
+    printed.clear()
+    exec(snippet, {"print": printed.append})
+    assert printed == [(False, history[1].id)]
