@@ -123,7 +123,7 @@ def application_screen(*, application_id: int, version: int, task_id: str = "") 
     with transaction.atomic():
         _lock_list_shared()
         application = (
-            CountryApplication.objects.select_for_update()
+            CountryApplication.objects.select_for_update(of=("self",))
             .select_related("tenant")
             .filter(pk=application_id)
             .first()
@@ -166,7 +166,7 @@ def application_rescreen(*, application_id: int, list_version_id: int, task_id: 
         if current is None or current.pk != list_version_id:
             return "superseded"  # a newer list's re-screening covers it
         application = (
-            CountryApplication.objects.select_for_update()
+            CountryApplication.objects.select_for_update(of=("self",))
             .select_related("tenant")
             .filter(pk=application_id)
             .first()

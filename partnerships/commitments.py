@@ -324,7 +324,7 @@ def _require_programme(actor: Any, tenant_id: int, roles: Sequence[str], message
 
 def _lock(commitment: CoInvestmentCommitment) -> CoInvestmentCommitment:
     return (
-        CoInvestmentCommitment.objects.select_for_update()
+        CoInvestmentCommitment.objects.select_for_update(of=("self",))
         .select_related("tenant")
         .get(pk=commitment.pk)
     )

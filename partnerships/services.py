@@ -424,7 +424,7 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
             counts["applications"] += 1
         today = timezone.localdate()
         for obligation in (
-            Obligation.objects.select_for_update(skip_locked=True)
+            Obligation.objects.select_for_update(of=("self",), skip_locked=True)
             .filter(status=Obligation.Status.OPEN, due_date__lt=today)
             .select_related("tenant", "application")
         ):

@@ -351,7 +351,7 @@ def application_transition(
 
     with transaction.atomic():
         locked = (
-            CountryApplication.objects.select_for_update()
+            CountryApplication.objects.select_for_update(of=("self",))
             .select_related("tenant")
             .get(pk=application.pk)
         )
@@ -483,13 +483,27 @@ def application_transition(
     return locked
 
 
+def _concerns(summary: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (rule, subject) pairs a screening did not find clear."""
+    return {
+        (f.get("rule", ""), f.get("subject", "")) for f in summary if f.get("outcome") != "clear"
+    }
+
+
 def _record_screening(
     locked: CountryApplication, outcome: str, list_version: int, summary: list[dict[str, Any]]
 ) -> list[str]:
+    # A compliance officer's clearance survives a re-screen that finds nothing new: the same
+    # needs_review concerns (or fewer) were already weighed. Anything else needs a new decision.
+    keep_clearance = (
+        locked.screening_hold_cleared
+        and outcome == "needs_review"
+        and _concerns(summary) <= _concerns(locked.screening_summary or [])
+    )
     locked.screening_outcome = outcome
     locked.screening_list_version = list_version
     locked.screening_summary = summary
-    locked.screening_hold_cleared = False
+    locked.screening_hold_cleared = keep_clearance
     return [
         "screening_outcome",
         "screening_list_version",
@@ -572,7 +586,7 @@ def application_screened(
     duplicate or late task changes nothing). Joins the caller's transaction, if any.
     """
     locked = (
-        CountryApplication.objects.select_for_update()
+        CountryApplication.objects.select_for_update(of=("self",))
         .select_related("tenant")
         .get(pk=application_id)
     )
@@ -606,12 +620,12 @@ def application_hold_after_rescreen(
     Joins the caller's transaction, if any.
     """
     locked = (
-        CountryApplication.objects.select_for_update()
+        CountryApplication.objects.select_for_update(of=("self",))
         .select_related("tenant")
         .get(pk=application_id)
     )
     fields = _record_screening(locked, outcome, list_version, summary)
-    if outcome == "clear" or locked.state not in REVIEW_STATES:
+    if screening_is_clear(locked) or locked.state not in REVIEW_STATES:
         locked.save(update_fields=fields)
         return None
     return _system_move(

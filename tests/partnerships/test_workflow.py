@@ -516,3 +516,81 @@ def test_concurrent_identical_transitions_exactly_one_wins(jp):
         t.join()
     assert sorted(statuses) == [200] + [409] * (len(reviewers) - 1)
     assert Decision.objects.filter(application=application, action="approve_technical").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locking_an_application_does_not_lock_its_country(jp):
+    """Regression: FOR UPDATE with select_related("tenant") also locked the Tenant row, so every
+    insert referencing the country (its FK check) waited, and deadlocked with the audit lock."""
+    from portal.tenancy.models import Membership
+
+    official = make_user("official", jp, "official-lock")
+    other = make_user(username="joining-official")
+    application = create_application(official, jp)
+    errors: list[Exception] = []
+
+    def insert_referencing_the_country():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")
+            Membership.objects.create(user=other, tenant=jp, role="official")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        workflow.application_transition(
+            application=application, actor=official, action="withdraw", version=1
+        )
+        thread = threading.Thread(target=insert_referencing_the_country)
+        thread.start()
+        thread.join()
+    assert errors == []
+    assert Membership.objects.filter(user=other, tenant=jp).exists()
+
+
+def test_rescreen_keeps_a_clearance_when_nothing_new_is_found(official_jp, jp, staff):
+    """Regression: a cleared needs_review hold was held again by every new list version."""
+    concern = {
+        "rule": "ear_group",
+        "subject": "site IQ",
+        "outcome": "needs_review",
+        "reason": "D:5",
+        "source": "eCFR",
+    }
+    application = _walk(create_application(official_jp, jp), (official_jp, "submit", {}))
+    application.refresh_from_db()
+    workflow.application_screened(
+        application_id=application.pk,
+        expected_version=application.version,
+        outcome="needs_review",
+        list_version=1,
+        summary=[concern],
+    )
+    application = _walk(
+        application, (staff["compliance_officer"], "clear_hold", {"rationale": "VEU approved"})
+    )
+    assert application.state == State.TECHNICAL_REVIEW
+    # List v2: the same concern only → stays in review, clearance kept.
+    assert (
+        workflow.application_hold_after_rescreen(
+            application_id=application.pk, outcome="needs_review", list_version=2, summary=[concern]
+        )
+        is None
+    )
+    application.refresh_from_db()
+    assert application.state == State.TECHNICAL_REVIEW and workflow.screening_is_clear(application)
+    # List v3: a new concern → held again, clearance gone.
+    new = {**concern, "subject": "tenant JP", "reason": "D:1"}
+    assert (
+        workflow.application_hold_after_rescreen(
+            application_id=application.pk,
+            outcome="needs_review",
+            list_version=3,
+            summary=[concern, new],
+        )
+        == State.SCREENING_HOLD
+    )
+    application.refresh_from_db()
+    assert not application.screening_hold_cleared
