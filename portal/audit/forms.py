@@ -70,6 +70,15 @@ class AuditFilterForm(forms.Form):
         required=False, label=_("Until"), widget=forms.TextInput(attrs={"type": "date"})
     )
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Tie each error to its input for screen readers (the explorer shows it by id).
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": f"id_{name}-error"}
+                )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         since, until = self.lookups_bounds(data)

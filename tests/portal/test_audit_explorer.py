@@ -108,6 +108,7 @@ def test_a_bad_filter_is_explained_not_a_crash(browser):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="id_since-error"' in html and 'id="id_tenant-error"' in html
+    assert 'aria-describedby="id_since-error"' in html and 'aria-invalid="true"' in html
 
 
 def test_keyset_pages_forward_and_back_without_offset_or_count(browser):
