@@ -57,6 +57,7 @@ class ApplicationViewSet(
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
     def create(self, request: Request) -> Response:
+        services.require_creator(request.user)  # the role before the body: 403, not 400
         body = s.ApplicationCreateSerializer(
             data=request.data, context=self.get_serializer_context()
         )
@@ -72,6 +73,7 @@ class ApplicationViewSet(
     @extend_schema(request=s.ApplicationSerializer, responses=s.ApplicationSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
+        services.require_official(request.user, application.tenant_id)
         body = s.ApplicationSerializer(
             data=request.data, partial=True, context=self.get_serializer_context()
         )
@@ -111,6 +113,7 @@ class ApplicationViewSet(
                     ],
                 }
             )
+        workflow.require_may_act(application, request.user)
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -157,6 +160,7 @@ class ApplicationViewSet(
         application = self.get_object()
         if request.method == "GET":
             return Response(s.AttachmentSerializer(application.attachments.all(), many=True).data)
+        services.require_official(request.user, application.tenant_id)
         body = s.AttachmentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         obligation = None

@@ -309,12 +309,12 @@ def resolve_tenant(*, actor: Any, tenant_code: str | None) -> Tenant:
     raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
 
 
-def _require_official(actor: Any, tenant_id: int) -> None:
+def require_official(actor: Any, tenant_id: int) -> None:
     if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
         raise PermissionDenied(_("Only the country's officials change its commitments."))
 
 
-def _require_programme(actor: Any, tenant_id: int, roles: Sequence[str], message: str) -> None:
+def require_programme(actor: Any, tenant_id: int, roles: Sequence[str], message: str) -> None:
     access = access_for(actor)
     if not access.has_programme_role(*roles):
         raise PermissionDenied(message)
@@ -345,7 +345,7 @@ def commitment_create(
     The whole commitment, tranches included, is validated before anything is written; the USD
     amount comes from the rate table for the commitment date.
     """
-    _require_official(actor, tenant.pk)
+    require_official(actor, tenant.pk)
     tranches = list(data.get("tranches") or [])
     values: dict[str, Any] = {f: data.get(f) for f in FIELDS}
     if isinstance(values["currency"], str):
@@ -386,7 +386,7 @@ def commitment_update(
     """
     with transaction.atomic():
         locked = _lock(commitment)
-        _require_official(actor, locked.tenant_id)
+        require_official(actor, locked.tenant_id)
         _check_version(locked, version)
         if locked.status != Status.PROPOSED:
             raise ConflictError(_("Only a proposed commitment can be edited."))
@@ -454,7 +454,7 @@ def commitment_confirm(
     """
     with transaction.atomic():
         locked = _lock(commitment)
-        _require_programme(
+        require_programme(
             actor, locked.tenant_id, (Role.APPROVER,), _("Only an approver confirms commitments.")
         )
         _check_version(locked, version)
@@ -496,7 +496,7 @@ def commitment_withdraw(
     """The country's officials withdraw a commitment before it is confirmed; its tranches are cancelled."""
     with transaction.atomic():
         locked = _lock(commitment)
-        _require_official(actor, locked.tenant_id)
+        require_official(actor, locked.tenant_id)
         _check_version(locked, version)
         if locked.status != Status.PROPOSED:
             raise ConflictError(_("Only a proposed commitment can be withdrawn."))
@@ -537,7 +537,7 @@ def tranche_mark_paid(
         raise ValidationError({"payment_reference": [_("At most 100 characters.")]})
     with transaction.atomic():
         locked = _lock(commitment)
-        _require_programme(
+        require_programme(
             actor,
             locked.tenant_id,
             PAYMENT_ROLES,
@@ -842,3 +842,26 @@ def commitment_panels(user: Any) -> list[Panel]:
             Panel(_("Overdue tranches"), overdue, url, _("Confirmed payments past their due date."))
         )
     return panels
+
+
+def require_confirmer(actor: Any, tenant_id: int) -> None:
+    """Who may confirm: an approver with no role in the country."""
+    require_programme(
+        actor, tenant_id, (Role.APPROVER,), _("Only an approver confirms commitments.")
+    )
+
+
+def require_payer(actor: Any, tenant_id: int) -> None:
+    """Who may record a payment: an approver or compliance officer with no role in the country."""
+    require_programme(
+        actor,
+        tenant_id,
+        PAYMENT_ROLES,
+        _("Only an approver or a compliance officer records payments."),
+    )
+
+
+def require_creator(actor: Any) -> None:
+    """Only a country's officials record commitments (checked before the body is read)."""
+    if not access_for(actor).editable_tenant_ids():
+        raise PermissionDenied(_("Only the country's officials change its commitments."))

@@ -37,6 +37,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     @extend_schema(request=s.CommitmentWriteSerializer, responses={201: s.CommitmentSerializer})
     def create(self, request: Request) -> Response:
+        commitments.require_creator(request.user)  # the role before the body: 403, not 400
         body = s.CommitmentWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         tenant = commitments.resolve_tenant(
@@ -52,6 +53,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(request=s.CommitmentWriteSerializer, responses=s.CommitmentSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         commitment = self.get_object()
+        commitments.require_official(request.user, commitment.tenant_id)
         body = s.CommitmentWriteSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         if "tenant" in body.validated_data:
@@ -71,6 +73,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         commitment = self.get_object()
+        commitments.require_confirmer(request.user, commitment.tenant_id)
         body = s.VersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         commitments.commitment_confirm(
@@ -82,6 +85,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         commitment = self.get_object()
+        commitments.require_official(request.user, commitment.tenant_id)
         body = s.VersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         commitments.commitment_withdraw(
@@ -95,6 +99,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         self, request: Request, pk: str | None = None, tranche_id: str | None = None
     ) -> Response:
         commitment = self.get_object()
+        commitments.require_payer(request.user, commitment.tenant_id)
         tranche = get_object_or_404(commitment.tranches.all(), pk=tranche_id)
         body = s.PaySerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from partnerships import commitments
 from partnerships.commitments import PAYMENT_ROLES, CommitmentData, TrancheInput, format_money
@@ -177,6 +177,7 @@ def _format_totals(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 @login_required
+@require_safe
 def commitment_list(request: HttpRequest) -> HttpResponse:
     """Officials: their country's commitments. Programme staff: the dashboard and every country."""
     roles = _roles(request.user)
@@ -234,6 +235,7 @@ CSV_COLUMNS = [
 
 
 @login_required
+@require_safe
 def commitment_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered list as CSV, streamed row by row (constant memory however long)."""
     roles = _roles(request.user)
@@ -445,6 +447,7 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def commitment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     commitment = _decorate(_visible(request, pk))
     roles = _roles(request.user)
@@ -511,6 +514,7 @@ def commitment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 @require_POST
 def tranche_pay(request: HttpRequest, pk: int, tranche_id: int) -> HttpResponse:
     commitment = _visible(request, pk)
+    commitments.require_payer(request.user, commitment.tenant_id)
     tranche = get_object_or_404(commitment.tranches.all(), pk=tranche_id)
     try:
         commitments.tranche_mark_paid(

@@ -57,6 +57,18 @@ def _next_reference(tenant: Tenant, year: int) -> str:
     return f"{tenant.code}-{year}-{counter.last:04d}"
 
 
+def require_official(actor: Any, tenant_id: int) -> None:
+    """Only the country's officials (or country admins) change its applications and files."""
+    if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        raise PermissionDenied(_("Only the country's officials change its applications."))
+
+
+def require_creator(actor: Any) -> None:
+    """Only country officials create applications (checked before the body is read)."""
+    if not access_for(actor).editable_tenant_ids():
+        raise PermissionDenied(_("Only country officials create applications."))
+
+
 def resolve_tenant_for_create(*, actor: Any, tenant_code: str | None) -> Tenant:
     """The country an official creates for: named, or their only one. Never someone else's."""
     access = access_for(actor)
@@ -154,8 +166,7 @@ def _replace_sites(application: CountryApplication, sites: list[dict[str, Any]])
 
 def application_create(*, actor: Any, tenant: Tenant, data: dict[str, Any]) -> CountryApplication:
     """Create a draft for ``tenant`` (the actor must be one of its officials)."""
-    if tenant.id not in access_for(actor).editable_tenant_ids():
-        raise PermissionDenied(_("Only the country's officials create its applications."))
+    require_official(actor, tenant.id)
     with transaction.atomic():
         application = CountryApplication(
             tenant=tenant,
@@ -188,10 +199,7 @@ def application_update(
         raise ValidationError({"version": [_("Send the version you saw.")]})
     with transaction.atomic():
         locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
-        if not access_for(actor).has_tenant_role(
-            locked.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN
-        ):
-            raise PermissionDenied(_("Only the country's officials edit its applications."))
+        require_official(actor, locked.tenant_id)
         if locked.version != version:
             raise TransitionConflict(_("The application changed since you loaded it; reload it."))
         if locked.state not in EDITABLE_STATES:
@@ -283,9 +291,7 @@ def attachment_add(
     obligation: Obligation | None = None,
 ) -> Attachment:
     """Store a file on the application; its type is read from its bytes, never its name."""
-    access = access_for(actor)
-    if not access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
-        raise PermissionDenied(_("Only the country's officials add files."))
+    require_official(actor, application.tenant_id)
     if obligation is None and application.state not in EDITABLE_STATES:
         raise TransitionConflict(
             _("Files can be added while the application is a draft or answers questions.")
@@ -352,6 +358,8 @@ def application_assign(
     *, application: CountryApplication, actor: Any, assignee: Any
 ) -> CountryApplication:
     """Claim (assignee = actor) or assign the current stage; grants the object permission."""
+    if not access_for(actor).has_programme_role(*STATE_ROLE.values()):
+        raise PermissionDenied(_("Your role does not assign review work."))
     role = STATE_ROLE.get(State(application.state))
     if role is None:
         raise TransitionConflict(_("Only applications in a review stage are assigned."))

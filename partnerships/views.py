@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework.exceptions import ErrorDetail
 
 from partnerships import emissions, selectors, services, workflow
@@ -66,6 +66,7 @@ def _is_official(user: Any, application: CountryApplication) -> bool:
 
 
 @login_required
+@require_safe
 def application_list(request: HttpRequest) -> HttpResponse:
     applications = (
         CountryApplication.objects.restrict(request.user)
@@ -288,7 +289,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
             except ValidationError as exc:
                 for message in exc.messages:
                     messages.error(request, message)
-            except (ConflictError, PermissionDenied) as exc:
+            except ConflictError as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, _("Submitted. Screening has started."))
@@ -311,6 +312,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_POST
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
+    workflow.require_may_act(application, request.user)
     try:
         workflow.application_transition(
             application=application,
@@ -319,7 +321,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
             version=int(request.POST.get("version", "0")),
             rationale=request.POST.get("rationale", ""),
         )
-    except (ConflictError, PermissionDenied, ValidationError) as exc:
+    except (ConflictError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
         messages.success(request, _("The application was withdrawn."))
@@ -327,6 +329,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @login_required
+@require_safe
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.application_for(request.user, pk)
     access = access_for(request.user)
@@ -354,10 +357,12 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     errors: list[str] = []
     if request.method == "POST":
+        services.require_official(request.user, application.tenant_id)
         upload = request.FILES.get("file")
         if upload is None:
             errors.append(_("Choose a file."))
@@ -371,7 +376,7 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
                 )
             except ValidationError as exc:
                 errors.extend(exc.messages)
-            except (ConflictError, PermissionDenied) as exc:
+            except ConflictError as exc:
                 errors.append(str(exc))
             else:
                 messages.success(request, _("File added."))
@@ -395,6 +400,7 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @login_required
+@require_safe
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     attachment = application.attachments.filter(pk=attachment_id).first()
@@ -410,6 +416,7 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
     obligation = application.obligations.filter(pk=obligation_id).first()
     if obligation is None:
         raise Http404
+    services.require_official(request.user, application.tenant_id)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -419,7 +426,7 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except (ConflictError, PermissionDenied) as exc:
+    except ConflictError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Evidence added."))
@@ -439,7 +446,7 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except (ConflictError, PermissionDenied) as exc:
+    except ConflictError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Condition marked as met."))
@@ -452,6 +459,7 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
 
 
 @login_required
+@require_safe
 def emission_estimate(request: HttpRequest) -> HttpResponse:
     """htmx: the live CO2 estimate of one site row of the form."""
     prefix = request.GET.get("prefix", "")
@@ -501,6 +509,7 @@ def _require_programme(user: Any) -> None:
 
 
 @login_required
+@require_safe
 def review_queues(request: HttpRequest) -> HttpResponse:
     _require_programme(request.user)
     filters: dict[str, Any] = {
@@ -529,6 +538,7 @@ def review_queues(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def approver_board(request: HttpRequest) -> HttpResponse:
     _require_programme(request.user)
     items = selectors.review_queue(request.user, state=State.FINAL_REVIEW).prefetch_related(
@@ -538,6 +548,7 @@ def approver_board(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
@@ -576,6 +587,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
+    workflow.require_may_act(application, request.user)
     conditions = []
     for text, due in zip(
         request.POST.getlist("condition_text"), request.POST.getlist("condition_due"), strict=False
@@ -600,7 +612,7 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except (ConflictError, PermissionDenied) as exc:
+    except ConflictError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Decision recorded."))
@@ -621,7 +633,7 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
         raise Http404
     try:
         services.application_assign(application=application, actor=request.user, assignee=assignee)
-    except (ConflictError, PermissionDenied) as exc:
+    except ConflictError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Assigned to %(user)s.") % {"user": assignee.get_username()})

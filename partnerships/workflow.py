@@ -252,6 +252,19 @@ def screening_is_clear(application: CountryApplication) -> bool:
     )
 
 
+def require_may_act(application: CountryApplication, actor: Any) -> None:
+    """Refuse (403) someone who could take no action on the application in any state: checked
+    before a request body is read, so an auditor gets 403 rather than a validation error."""
+    access = access_for(actor)
+    if access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        return
+    if application.tenant_id not in access.tenant_ids and access.has_programme_role(
+        *STATE_ROLE.values()
+    ):
+        return
+    raise PermissionDenied(_("Your role takes no actions on applications."))
+
+
 def available_actions(application: CountryApplication, actor: Any) -> list[Action]:
     """The actions ``actor`` may take on ``application`` now (no input checks)."""
     return [

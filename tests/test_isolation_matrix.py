@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db
 
 MISSING = 987654321
 # Routes that hold no country's data (reference data, auth, health, docs, admin).
-NOT_TENANT_DATA = re.compile(r"^(api/v1/(\^?territor|auth|me)|api/(schema|docs)|healthz|readyz|i18n|admin)")
+NOT_TENANT_DATA = re.compile(
+    r"^(api/v1/(\^?territor|auth|me)|api/(schema|docs)|healthz|readyz|i18n|admin)"
+)
 
 
 def _routes(patterns: list[Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -44,7 +46,13 @@ def _fill(route: str, ids: dict[str, Any]) -> str | None:
     if "(?P<format>" in route or ("<" not in route):
         return None  # format suffixes repeat a route; routes without ids are lists (next test)
     path = route
-    scope = "commitment" if "commitments" in path else "audit_event" if "audit-events" in path else "application"
+    scope = (
+        "commitment"
+        if "commitments" in path
+        else "audit_event"
+        if "audit-events" in path
+        else "application"
+    )
 
     def value(name: str) -> str:
         if name in ("pk", "application_pk"):
@@ -66,37 +74,72 @@ def jp_world(jp, official_jp):
     from django.core.management import call_command
 
     call_command("load_fx_rates", verbosity=0)
-    staff = {r: make_user(r, username=r) for r in ("reviewer", "security_reviewer", "us_coordinator", "approver")}
+    staff = {
+        r: make_user(r, username=r)
+        for r in ("reviewer", "security_reviewer", "us_coordinator", "approver")
+    }
     application = create_application(official_jp, jp, title="Secret Kansai campus")
-    attachment = services.attachment_add(application=application, actor=official_jp,
-                                         upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF\n"))
+    attachment = services.attachment_add(
+        application=application,
+        actor=official_jp,
+        upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF\n"),
+    )
 
     def act(actor, action, **kw):
         application.refresh_from_db()
-        return workflow.application_transition(application=application, actor=actor, action=action,
-                                               version=application.version,
-                                               completeness_check=services.missing_for_submit, **kw)
+        return workflow.application_transition(
+            application=application,
+            actor=actor,
+            action=action,
+            version=application.version,
+            completeness_check=services.missing_for_submit,
+            **kw,
+        )
 
     act(official_jp, "submit")
     application.refresh_from_db()
-    workflow.application_screened(application_id=application.pk, expected_version=application.version,
-                                  outcome="clear", list_version=1, summary=[])
+    workflow.application_screened(
+        application_id=application.pk,
+        expected_version=application.version,
+        outcome="clear",
+        list_version=1,
+        summary=[],
+    )
     act(staff["reviewer"], "approve_technical")
     act(staff["security_reviewer"], "approve_security", risk_level="low")
-    act(staff["us_coordinator"], "concur", rationale="ok", conditions=[
-        workflow.ConditionInput("No 3A090 before VEU", timezone.localdate() + dt.timedelta(days=90))])
+    act(
+        staff["us_coordinator"],
+        "concur",
+        rationale="ok",
+        conditions=[
+            workflow.ConditionInput(
+                "No 3A090 before VEU", timezone.localdate() + dt.timedelta(days=90)
+            )
+        ],
+    )
     act(staff["approver"], "approve")
-    commitment = commitments.commitment_create(actor=official_jp, tenant=jp, data={
-        "vehicle": "global_expansion", "amount": Decimal(3000), "currency": "JPY",
-        "commitment_date": dt.date(2026, 10, 5),
-        "tranches": [commitments.TrancheInput(due_date=dt.date(2027, 1, 1), amount=Decimal(3000))]})
+    commitment = commitments.commitment_create(
+        actor=official_jp,
+        tenant=jp,
+        data={
+            "vehicle": "global_expansion",
+            "amount": Decimal(3000),
+            "currency": "JPY",
+            "commitment_date": dt.date(2026, 10, 5),
+            "tranches": [
+                commitments.TrancheInput(due_date=dt.date(2027, 1, 1), amount=Decimal(3000))
+            ],
+        },
+    )
     return {
         "application": application.pk,
         "attachment_id": attachment.pk,
         "obligation_id": Obligation.objects.get(application=application).pk,
         "commitment": commitment.pk,
         "tranche_id": commitment.tranches.get().pk,
-        "audit_event": AuditEvent.objects.filter(tenant=jp).order_by("-id").values_list("id", flat=True)[0],
+        "audit_event": AuditEvent.objects.filter(tenant=jp)
+        .order_by("-id")
+        .values_list("id", flat=True)[0],
         "object_type": "partnerships.countryapplication",
         "object_id": application.pk,
         "reference": application.reference,
@@ -106,8 +149,11 @@ def jp_world(jp, official_jp):
 def _call(client: Any, method: str, path: str) -> Any:
     if method == "get":
         return client.get(path)
-    return getattr(client, method)(path, {}, format="json") if isinstance(client, APIClient) else \
-        getattr(client, method)(path, {})
+    return (
+        getattr(client, method)(path, {}, format="json")
+        if isinstance(client, APIClient)
+        else getattr(client, method)(path, {})
+    )
 
 
 def _signature(response: Any) -> tuple[int, Any]:
@@ -136,9 +182,12 @@ def test_another_countrys_roles_see_nothing_anywhere(jp_world, fr, role):
             expected = _call(client, method, nothing)
             assert _signature(got) == _signature(expected), (role, method, theirs, got.status_code)
             denied = got.status_code in (401, 403, 404, 405, 409) or (
-                got.status_code == 302 and "/accounts/login/" in got["Location"])
+                got.status_code == 302 and "/accounts/login/" in got["Location"]
+            )
             assert denied, (role, method, theirs, got.status_code)
-            body = b"".join(got.streaming_content) if getattr(got, "streaming", False) else got.content
+            body = (
+                b"".join(got.streaming_content) if getattr(got, "streaming", False) else got.content
+            )
             assert jp_world["reference"].encode() not in body, (role, method, theirs)
             assert b"Secret Kansai campus" not in body, (role, method, theirs)
             checked += 1
@@ -150,8 +199,14 @@ def test_lists_show_nothing_of_another_country(jp_world, fr):
     api, pages = APIClient(), Client()
     api.force_authenticate(outsider)
     pages.force_login(outsider)
-    for path in ("/api/v1/applications/", "/api/v1/commitments/", "/api/v1/commitments/totals/",
-                 "/applications/", "/commitments/", "/"):
+    for path in (
+        "/api/v1/applications/",
+        "/api/v1/commitments/",
+        "/api/v1/commitments/totals/",
+        "/applications/",
+        "/commitments/",
+        "/",
+    ):
         client = api if path.startswith("/api/") else pages
         response = client.get(path)
         assert response.status_code == 200, path
