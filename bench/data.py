@@ -26,9 +26,23 @@ from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 FULL_APPLICATIONS = 100_000
 FULL_EVENTS = 1_000_000
 COUNTRIES = 60
-PROGRAMME = ["reviewer", "security_reviewer", "compliance_officer", "us_coordinator", "approver", "auditor"]
-STATES = [State.TECHNICAL_REVIEW] * 4 + [State.SECURITY_REVIEW, State.US_COORDINATION, State.FINAL_REVIEW,
-                                          State.APPROVED, State.REJECTED, State.DRAFT, State.INFO_REQUESTED]
+PROGRAMME = [
+    "reviewer",
+    "security_reviewer",
+    "compliance_officer",
+    "us_coordinator",
+    "approver",
+    "auditor",
+]
+STATES = [State.TECHNICAL_REVIEW] * 4 + [
+    State.SECURITY_REVIEW,
+    State.US_COORDINATION,
+    State.FINAL_REVIEW,
+    State.APPROVED,
+    State.REJECTED,
+    State.DRAFT,
+    State.INFO_REQUESTED,
+]
 RNG = random.Random(20261128)
 
 
@@ -38,7 +52,9 @@ def _tenants() -> list[Tenant]:
     skip = {"BY", "CN", "CU", "IR", "KP", "RU", "SY", "VE", "HK", "MO", "EH"}
     chosen = [c for c in codes if c not in skip][:COUNTRIES]
     for code in chosen:
-        Tenant.objects.get_or_create(code=code, defaults={"name": pycountry.countries.get(alpha_2=code).name[:100]})
+        Tenant.objects.get_or_create(
+            code=code, defaults={"name": pycountry.countries.get(alpha_2=code).name[:100]}
+        )
     return list(Tenant.objects.filter(code__in=chosen))
 
 
@@ -46,7 +62,9 @@ def bench_users() -> dict[str, Any]:
     User = get_user_model()
     users = {}
     for role in PROGRAMME:
-        user, _ = User.objects.get_or_create(username=f"bench-{role}", defaults={"email": f"{role}@bench.invalid"})
+        user, _ = User.objects.get_or_create(
+            username=f"bench-{role}", defaults={"email": f"{role}@bench.invalid"}
+        )
         ProgrammeRole.objects.get_or_create(user=user, role=role)
         users[role] = user
     tenant = Tenant.objects.order_by("code").first()
@@ -96,32 +114,73 @@ def _applications(tenants: list[Tenant], creator: Any, count: int, start: int) -
         for i in range(start + offset, start + min(offset + batch, count)):
             tenant = tenants[i % len(tenants)]
             state = STATES[i % len(STATES)]
-            rows.append(CountryApplication(
-                tenant=tenant, reference=f"{tenant.code}-B{i:07d}", title=f"Bench campus {i}", state=state,
-                created_by=creator, updated_by=creator, submitted_at=None if state == State.DRAFT else now,
-                submitted_by=None if state == State.DRAFT else creator, languages=["en"],
-                sectors=["healthcare"], data_residency_required=True, hardware_security=True, zero_trust=True,
-                encryption=True, personnel_oversight=True, startup_fund_amount=Decimal("1000000"),
-                startup_fund_currency="USD", screening_outcome="clear", screening_list_version=1,
-                stage_entered_at=now, stage_due_at=now + dt.timedelta(days=RNG.randint(-5, 15)),
-            ))
+            rows.append(
+                CountryApplication(
+                    tenant=tenant,
+                    reference=f"{tenant.code}-B{i:07d}",
+                    title=f"Bench campus {i}",
+                    state=state,
+                    created_by=creator,
+                    updated_by=creator,
+                    submitted_at=None if state == State.DRAFT else now,
+                    submitted_by=None if state == State.DRAFT else creator,
+                    languages=["en"],
+                    sectors=["healthcare"],
+                    data_residency_required=True,
+                    hardware_security=True,
+                    zero_trust=True,
+                    encryption=True,
+                    personnel_oversight=True,
+                    startup_fund_amount=Decimal("1000000"),
+                    startup_fund_currency="USD",
+                    screening_outcome="clear",
+                    screening_list_version=1,
+                    stage_entered_at=now,
+                    stage_due_at=now + dt.timedelta(days=RNG.randint(-5, 15)),
+                )
+            )
         created = CountryApplication.objects.bulk_create(rows)
-        Site.objects.bulk_create([
-            Site(application=a, country=a.tenant.code, region="Region", capacity_mw=Decimal(100),
-                 target_online_date=online, energy_mix={"solar": 50, "gas": 50},
-                 estimated_annual_co2_tonnes=Decimal("226533.1")) for a in created
-        ])
-        Decision.objects.bulk_create([
-            Decision(application=a, action="submit", from_state="draft", to_state="screening", actor=creator,
-                     actor_label=creator.username, role="official", application_version=2)
-            for a in created if a.state != State.DRAFT
-        ])
+        Site.objects.bulk_create(
+            [
+                Site(
+                    application=a,
+                    country=a.tenant.code,
+                    region="Region",
+                    capacity_mw=Decimal(100),
+                    target_online_date=online,
+                    energy_mix={"solar": 50, "gas": 50},
+                    estimated_annual_co2_tonnes=Decimal("226533.1"),
+                )
+                for a in created
+            ]
+        )
+        Decision.objects.bulk_create(
+            [
+                Decision(
+                    application=a,
+                    action="submit",
+                    from_state="draft",
+                    to_state="screening",
+                    actor=creator,
+                    actor_label=creator.username,
+                    role="official",
+                    application_version=2,
+                )
+                for a in created
+                if a.state != State.DRAFT
+            ]
+        )
 
 
 def _events(tenants: list[Tenant], count: int) -> Iterator[dict[str, Any]]:
     ids = list(CountryApplication.objects.values_list("id", "tenant_id")[:200_000])
     by_id = {t.id: t for t in tenants}
-    verbs = [Verb.APPLICATION_UPDATED, Verb.WORKFLOW_APPROVE_TECHNICAL, Verb.AUTH_LOGIN, Verb.APPLICATION_SUBMITTED]
+    verbs = [
+        Verb.APPLICATION_UPDATED,
+        Verb.WORKFLOW_APPROVE_TECHNICAL,
+        Verb.AUTH_LOGIN,
+        Verb.APPLICATION_SUBMITTED,
+    ]
     base = timezone.now() - dt.timedelta(days=365)
     step = dt.timedelta(seconds=max(1, int(365 * 86400 / max(count, 1))))
     last = AuditEvent.objects.order_by("-id").values_list("occurred_at", flat=True).first()
@@ -130,14 +189,22 @@ def _events(tenants: list[Tenant], count: int) -> Iterator[dict[str, Any]]:
         app_id, tenant_id = ids[i % len(ids)]
         when = when + step
         yield {
-            "verb": verbs[i % len(verbs)], "object_type": "partnerships.countryapplication", "object_id": app_id,
-            "object_label": f"application {app_id}", "tenant": by_id.get(tenant_id),
-            "changes": {"title": {"before": f"t{i}", "after": f"t{i + 1}"}}, "occurred_at": when,
+            "verb": verbs[i % len(verbs)],
+            "object_type": "partnerships.countryapplication",
+            "object_id": app_id,
+            "object_label": f"application {app_id}",
+            "tenant": by_id.get(tenant_id),
+            "changes": {"title": {"before": f"t{i}", "after": f"t{i + 1}"}},
+            "occurred_at": when,
         }
 
 
 def sample_ids() -> dict[str, Any]:
-    review = list(CountryApplication.objects.filter(state=State.TECHNICAL_REVIEW).values_list("id", flat=True)[:500])
+    review = list(
+        CountryApplication.objects.filter(state=State.TECHNICAL_REVIEW).values_list(
+            "id", flat=True
+        )[:500]
+    )
     count = AuditEvent.objects.count()
     deep = AuditEvent.objects.order_by("id").values_list("id", flat=True)[max(0, count // 50)]
     return {"technical_review": review, "deep_event_id": deep}
@@ -147,11 +214,21 @@ def fresh_technical_review(count: int, users: dict[str, Any]) -> list[tuple[int,
     """Applications waiting in technical review for the transition benchmark."""
     tenant = users["official_tenant"]
     now = timezone.now()
-    rows = [CountryApplication(
-        tenant=tenant, reference=f"{tenant.code}-T{int(time.time() * 1000) % 10**9:09d}{i:04d}", title=f"Transition {i}",
-        state=State.TECHNICAL_REVIEW, created_by=users["official"], updated_by=users["official"], submitted_at=now,
-        screening_outcome="clear", screening_list_version=1, version=3,
-    ) for i in range(count)]
+    rows = [
+        CountryApplication(
+            tenant=tenant,
+            reference=f"{tenant.code}-T{int(time.time() * 1000) % 10**9:09d}{i:04d}",
+            title=f"Transition {i}",
+            state=State.TECHNICAL_REVIEW,
+            created_by=users["official"],
+            updated_by=users["official"],
+            submitted_at=now,
+            screening_outcome="clear",
+            screening_list_version=1,
+            version=3,
+        )
+        for i in range(count)
+    ]
     return [(a.pk, a.version) for a in CountryApplication.objects.bulk_create(rows)]
 
 
@@ -161,17 +238,39 @@ def submit_many(count: int, users: dict[str, Any]) -> list[int]:
     ids = []
     online = timezone.localdate() + dt.timedelta(days=900)
     for i in range(count):
-        application = application_create(actor=official, tenant=tenant, data={
-            "title": f"Screening bench {i}", "languages": ["en"], "sectors": ["education"],
-            "data_residency_required": True,
-            "security_commitments": {"hardware_security": True, "zero_trust": True, "encryption": True,
-                                     "personnel_oversight": True},
-            "startup_fund": {"amount": Decimal(1000), "currency": "USD"},
-            "sites": [{"country": tenant.code, "region": "R", "capacity_mw": Decimal(10),
-                       "target_online_date": online, "energy_mix": {"hydro": 100}}],
-        })
-        workflow.application_transition(application=application, actor=official, action="submit",
-                                        version=application.version, completeness_check=missing_for_submit)
+        application = application_create(
+            actor=official,
+            tenant=tenant,
+            data={
+                "title": f"Screening bench {i}",
+                "languages": ["en"],
+                "sectors": ["education"],
+                "data_residency_required": True,
+                "security_commitments": {
+                    "hardware_security": True,
+                    "zero_trust": True,
+                    "encryption": True,
+                    "personnel_oversight": True,
+                },
+                "startup_fund": {"amount": Decimal(1000), "currency": "USD"},
+                "sites": [
+                    {
+                        "country": tenant.code,
+                        "region": "R",
+                        "capacity_mw": Decimal(10),
+                        "target_online_date": online,
+                        "energy_mix": {"hydro": 100},
+                    }
+                ],
+            },
+        )
+        workflow.application_transition(
+            application=application,
+            actor=official,
+            action="submit",
+            version=application.version,
+            completeness_check=missing_for_submit,
+        )
         ids.append(application.pk)
     return ids
 

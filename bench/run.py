@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -45,17 +45,28 @@ def ensure_database() -> None:
     from psycopg import sql
 
     owner = settings.DATABASE_OWNER
-    params = {"user": owner["USER"], "password": owner.get("PASSWORD") or None, "host": owner["HOST"],
-              "port": owner["PORT"], "dbname": owner["NAME"]}
+    params = {
+        "user": owner["USER"],
+        "password": owner.get("PASSWORD") or None,
+        "host": owner["HOST"],
+        "port": owner["PORT"],
+        "dbname": owner["NAME"],
+    }
     with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings.BENCH_DATABASE]).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [settings.BENCH_DATABASE]
+        ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.BENCH_DATABASE)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.BENCH_DATABASE))
+            )
     settings.DATABASE_OWNER["NAME"] = settings.BENCH_DATABASE
     call_command("migrate", verbosity=0)
 
 
-def timed(client: Client, method: str, url: str, n: int, body: Any = None, each: Any = None) -> dict[str, float]:
+def timed(
+    client: Client, method: str, url: str, n: int, body: Any = None, each: Any = None
+) -> dict[str, float]:
     """n sequential requests; p50/p95 in ms and requests per second."""
     samples = []
     for i in range(n):
@@ -67,7 +78,9 @@ def timed(client: Client, method: str, url: str, n: int, body: Any = None, each:
             response = client.post(target[0], target[1], content_type="application/json")
         samples.append(time.perf_counter() - start)
         if response.status_code >= 400:
-            raise RuntimeError(f"{method} {target[0]} answered {response.status_code}: {response.content[:300]!r}")
+            raise RuntimeError(
+                f"{method} {target[0]} answered {response.status_code}: {response.content[:300]!r}"
+            )
     samples.sort()
     return {
         "n": n,
@@ -93,7 +106,10 @@ def bench_requests(users: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any]
     results: dict[str, Any] = {"bare_drf": timed(reviewer, "GET", "/bench/bare/", n)}
     detail_ids = ids["technical_review"]
     cases = {
-        "reviewer_queue_api": (reviewer, "/api/v1/applications/?state=technical_review&page_size=50"),
+        "reviewer_queue_api": (
+            reviewer,
+            "/api/v1/applications/?state=technical_review&page_size=50",
+        ),
         "reviewer_queue_page": (reviewer, "/review/?state=technical_review"),
         "application_detail_api": (reviewer, None),
         "application_detail_page": (reviewer, None),
@@ -103,16 +119,33 @@ def bench_requests(users: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any]
     }
     for name, (client, url) in cases.items():
         if name == "application_detail_api":
-            results[name] = timed(client, "GET", "", n, each=lambda i: (f"/api/v1/applications/{detail_ids[i % len(detail_ids)]}/", None))
+            results[name] = timed(
+                client,
+                "GET",
+                "",
+                n,
+                each=lambda i: (f"/api/v1/applications/{detail_ids[i % len(detail_ids)]}/", None),
+            )
         elif name == "application_detail_page":
-            results[name] = timed(client, "GET", "", n, each=lambda i: (f"/review/{detail_ids[i % len(detail_ids)]}/", None))
+            results[name] = timed(
+                client,
+                "GET",
+                "",
+                n,
+                each=lambda i: (f"/review/{detail_ids[i % len(detail_ids)]}/", None),
+            )
         else:
             results[name] = timed(client, "GET", url, n)
     movable = data.fresh_technical_review(n, users)
     results["transition_approve_technical"] = timed(
-        reviewer, "POST", "", len(movable),
-        each=lambda i: (f"/api/v1/applications/{movable[i][0]}/transitions/",
-                        json.dumps({"action": "approve_technical", "version": movable[i][1]})),
+        reviewer,
+        "POST",
+        "",
+        len(movable),
+        each=lambda i: (
+            f"/api/v1/applications/{movable[i][0]}/transitions/",
+            json.dumps({"action": "approve_technical", "version": movable[i][1]}),
+        ),
     )
     bare = results["bare_drf"]
     for name, result in results.items():
@@ -120,8 +153,12 @@ def bench_requests(users: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any]
             result["p95_ratio_to_bare"] = round(result["p95_ms"] / bare["p95_ms"], 2)
             result["rps_ratio_to_bare"] = round(result["rps"] / bare["rps"], 3)
     results["query_counts"] = {
-        "applications_api_page_size_10": query_count(reviewer, "/api/v1/applications/?page_size=10"),
-        "applications_api_page_size_100": query_count(reviewer, "/api/v1/applications/?page_size=100"),
+        "applications_api_page_size_10": query_count(
+            reviewer, "/api/v1/applications/?page_size=10"
+        ),
+        "applications_api_page_size_100": query_count(
+            reviewer, "/api/v1/applications/?page_size=100"
+        ),
         "audit_api_page_size_10": query_count(auditor, "/api/v1/audit-events/?page_size=10"),
         "audit_api_page_size_100": query_count(auditor, "/api/v1/audit-events/?page_size=100"),
         "review_queue_page": query_count(reviewer, "/review/"),
@@ -135,9 +172,25 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
     count = max(20, int(200 * min(SCALE * 10, 1)))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency", "2", "--loglevel", "WARNING",
-         "--queues", "portal", "--hostname", f"bench-{os.getpid()}@%h"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--queues",
+            "portal",
+            "--hostname",
+            f"bench-{os.getpid()}@%h",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(4)  # worker start-up is not what we measure
@@ -148,8 +201,13 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
     finally:
         worker.terminate()
         worker.wait(30)
-    return {"applications": count, "seconds": round(elapsed, 2), "per_second": round(count / elapsed, 1),
-            "left_unscreened": remaining, "worker_concurrency": 2}
+    return {
+        "applications": count,
+        "seconds": round(elapsed, 2),
+        "per_second": round(count / elapsed, 1),
+        "left_unscreened": remaining,
+        "worker_concurrency": 2,
+    }
 
 
 def bench_verify() -> dict[str, Any]:
@@ -163,9 +221,16 @@ def bench_verify() -> dict[str, Any]:
     elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"ok": result.ok, "checked": result.checked, "seconds": round(elapsed, 2),
-            "events_per_second": round(result.checked / elapsed), "python_peak_mib": round(peak / 2**20, 2),
-            "process_max_rss_growth_mib": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1)}
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "seconds": round(elapsed, 2),
+        "events_per_second": round(result.checked / elapsed),
+        "python_peak_mib": round(peak / 2**20, 2),
+        "process_max_rss_growth_mib": round(
+            (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1
+        ),
+    }
 
 
 def main() -> int:
@@ -175,7 +240,11 @@ def main() -> int:
     ids = data.sample_ids()
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "scale": SCALE,
         "data": generation,
         "requests": bench_requests(users, ids),

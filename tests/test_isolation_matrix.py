@@ -170,7 +170,7 @@ def test_another_countrys_roles_see_nothing_anywhere(jp_world, fr, role):
     api.force_authenticate(outsider)
     pages.force_login(outsider)
     checked = 0
-    for route, name in _routes(get_resolver().url_patterns):
+    for route, _name in _routes(get_resolver().url_patterns):
         if NOT_TENANT_DATA.match(route.lstrip("^")):
             continue
         theirs, nothing = _fill(route, jp_world), _fill(route, missing)
