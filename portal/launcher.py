@@ -134,7 +134,7 @@ def main() -> int:
             ],
         ]
         children.extend(
-            subprocess.Popen(command, cwd=BASE_DIR, env=env, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+            subprocess.Popen(command, cwd=BASE_DIR, env=env, preexec_fn=_die_with_parent)  # noqa: S603
             for command in commands
         )
         print(

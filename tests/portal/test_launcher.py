@@ -56,7 +56,7 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: fl
     while time.monotonic() - started < timeout:
         assert proc.poll() is None, log.read_text()[-3000:]
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200 and json.load(response) == {"status": "ready"}:
                     return time.monotonic() - started
         except OSError:
