@@ -116,6 +116,10 @@ class CountryApplication(models.Model):
 
     SECURITY_FIELDS = ("hardware_security", "zero_trust", "encryption", "personnel_oversight")
 
+    def sector_labels(self) -> list[str]:
+        labels = dict(Sector.choices)
+        return [str(labels.get(code, code)) for code in self.sectors]
+
 
 class ReferenceCounter(models.Model):
     """Last reference number handed out per country and year; references are never reused."""
