@@ -7,6 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from portal.services_env import redis_py_url
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -35,7 +37,7 @@ def _check_redis() -> str | None:
 
     try:
         client = redis.Redis.from_url(
-            settings.REDIS_URL.replace("redis+socket://", "unix://", 1),
+            redis_py_url(settings.REDIS_URL),
             socket_connect_timeout=2,
             socket_timeout=2,
         )

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from portal import context
+from portal.tenancy import rls
 
+_PROBES = frozenset({"/healthz", "/readyz"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -24,13 +26,20 @@ class RequestContextMiddleware:
         with context.actor_context(
             request_id=request_id, client_ip=request.META.get("REMOTE_ADDR")
         ):
-            response = self.get_response(request)
+            if request.path in _PROBES:  # must answer even when PostgreSQL does not
+                return self.get_response(request)
+            rls.apply_scope(rls.SCOPE_NONE)  # deny by default until we know who asks
+            try:
+                response = self.get_response(request)
+            finally:
+                rls.apply_scope(rls.SCOPE_ALL)
         response["X-Request-ID"] = request_id
         return response
 
 
 class ActorContextMiddleware:
-    """After authentication: name the session user as the actor (token users: see portal.api)."""
+    """After authentication: name the session user as the actor and scope the database to
+    them (Row-Level Security, portal.tenancy.rls). API users: see portal.api.permissions."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -39,4 +48,5 @@ class ActorContextMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             context.update(user=user)
+            rls.apply_scope(rls.scope_for(user))
         return self.get_response(request)

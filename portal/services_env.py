@@ -7,7 +7,12 @@ import os
 from portal import embedded
 
 
-def resolve() -> dict[str, str]:
+def redis_py_url(url: str) -> str:
+    """redis-py spells a Unix socket ``unix://``; Celery (kombu) spells it ``redis+socket://``."""
+    return url.replace("redis+socket://", "unix://", 1).replace("?virtual_host=", "?db=", 1)
+
+
+def resolve(*, testing: bool = False) -> dict[str, str]:
     """Return DATABASE_URL, DATABASE_OWNER_URL and REDIS_URL.
 
     Variables set in the environment win. With ``DATABASE_URL`` unset, the embedded
@@ -25,6 +30,9 @@ def resolve() -> dict[str, str]:
         if "DATABASE_URL" in env:  # external PostgreSQL, embedded Redis
             urls.pop("DATABASE_URL")
             urls.pop("DATABASE_OWNER_URL")
+        if testing:
+            # Tests empty their broker database: never the one `make run` is using.
+            urls["REDIS_URL"] += "?virtual_host=1"
         env = {**urls, **env}
     env.setdefault("DATABASE_OWNER_URL", env["DATABASE_URL"])
     return env

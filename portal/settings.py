@@ -106,7 +106,7 @@ TEMPLATES = [
 ]
 
 # --- Services -----------------------------------------------------------------------------
-SERVICES = services_env.resolve()
+SERVICES = services_env.resolve(testing=TESTING)
 DATABASES = {
     "default": {
         **dj_database_url.parse(SERVICES["DATABASE_URL"], conn_max_age=60, conn_health_checks=True),
@@ -122,15 +122,10 @@ REDIS_URL = SERVICES["REDIS_URL"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def _redis_cache_location(url: str) -> str:
-    # django's Redis cache understands unix:// but not Celery's redis+socket:// spelling.
-    return url.replace("redis+socket://", "unix://", 1)
-
-
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _redis_cache_location(REDIS_URL),
+        "LOCATION": services_env.redis_py_url(REDIS_URL),
         "KEY_PREFIX": "portal-test" if TESTING else "portal",
     }
 }
@@ -262,7 +257,7 @@ REST_FRAMEWORK = {
         "portal.api.authentication.SessionAuthentication",
         "portal.api.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.api.permissions import IsAuthenticated
 from portal.audit.export import FORMATS
 from portal.audit.forms import AuditFilterForm
 from portal.audit.models import AuditEvent
@@ -80,7 +81,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     (``audit_events`` refuses everyone else too)."""
 
     serializer_class = AuditEventSerializer
-    permission_classes = [permissions.IsAuthenticated, IsAuditor]
+    permission_classes = [IsAuthenticated, IsAuditor]
     filter_backends: list[Any] = []
     renderer_classes = [
         renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVExportRenderer, JSONLExportRenderer,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -100,7 +101,9 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, what: str = "
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
     """The test's own Redis database, emptied before and after (queues, unacked messages)."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    from portal.services_env import redis_py_url
+
+    client = redis.Redis.from_url(redis_py_url(settings.CELERY_BROKER_URL))
     client.flushdb()
     yield client
     client.flushdb()
@@ -122,7 +125,9 @@ def celery_worker(transactional_db: None, broker: redis.Redis) -> Iterator[Any]:
 def worker_env(**extra: str) -> dict[str, str]:
     """Environment for a ``celery worker`` subprocess that uses this test's database."""
     db = connection.settings_dict
-    url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # The host may be a socket directory (the embedded server): quote it into the URL.
+    host = quote(str(db["HOST"] or "127.0.0.1"), safe="")
+    url = f"postgresql://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": url,

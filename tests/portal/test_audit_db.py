@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -122,8 +123,9 @@ def _run_verify_audit() -> subprocess.CompletedProcess[str]:
     app, owner = settings.DATABASE_APP, settings.DATABASE_OWNER
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{app['USER']}@{app['HOST']}:{app['PORT']}/{name}",
-        "DATABASE_OWNER_URL": f"postgresql://{owner['USER']}@{owner['HOST']}:{owner['PORT']}/{name}",
+        # The host may be a socket directory (the embedded server): quote it into the URL.
+        "DATABASE_URL": f"postgresql://{app['USER']}@{quote(str(app['HOST']), safe='')}:{app['PORT']}/{name}",
+        "DATABASE_OWNER_URL": f"postgresql://{owner['USER']}@{quote(str(owner['HOST']), safe='')}:{owner['PORT']}/{name}",
     }
     if app.get("PASSWORD"):
         env["PGPASSWORD"] = app["PASSWORD"]

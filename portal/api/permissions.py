@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+
+from portal import context
+from portal.tenancy import rls
+
+
+class IsAuthenticated(permissions.IsAuthenticated):
+    """DRF's IsAuthenticated, plus: name the user as the actor and scope the database to them.
+
+    Why here: it is the first hook that runs after DRF authentication (token or session) on
+    every API view, including test clients' forced authentication.
+    """
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        allowed = super().has_permission(request, view)
+        if allowed:
+            context.update(user=request.user)
+            rls.apply_scope(rls.scope_for(request.user))
+        return allowed
