@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -46,7 +47,7 @@ def review_queue(
         .filter(state__in=states)
         .exclude(tenant_id__in=access.tenant_ids)  # conflict of interest: not theirs to review
         .select_related("tenant", "assigned_to")
-        .order_by("stage_due_at", "id")
+        .order_by(F("stage_due_at").asc(nulls_last=True), "id")
     )
     if tenant:
         queryset = queryset.filter(tenant__code=tenant.upper())
@@ -55,6 +56,39 @@ def review_queue(
     if mine:
         queryset = queryset.filter(assigned_to=user)
     return queryset
+
+
+QUEUE_PAGE = 50
+
+
+def queue_page(
+    queryset: QuerySet[CountryApplication], after: str = ""
+) -> tuple[list[CountryApplication], str]:
+    """One keyset page of a queue ordered by (due date, id); returns it and the next cursor.
+
+    The cursor is ``<due ISO time or "none">|<id>``: constant cost however deep the page.
+    """
+    if after:
+        due_text, _, id_text = after.partition("|")
+        try:
+            last_id = int(id_text)
+            due = None if due_text == "none" else dt.datetime.fromisoformat(due_text)
+        except ValueError:
+            due, last_id = None, 0
+        if due is None:
+            queryset = queryset.filter(stage_due_at__isnull=True, id__gt=last_id)
+        else:
+            queryset = queryset.filter(
+                Q(stage_due_at__gt=due)
+                | Q(stage_due_at=due, id__gt=last_id)
+                | Q(stage_due_at__isnull=True)
+            )
+    rows = list(queryset[: QUEUE_PAGE + 1])
+    if len(rows) <= QUEUE_PAGE:
+        return rows, ""
+    last = rows[QUEUE_PAGE - 1]
+    cursor = f"{last.stage_due_at.isoformat() if last.stage_due_at else 'none'}|{last.pk}"
+    return rows[:QUEUE_PAGE], cursor
 
 
 def waiting_on_country(user: Any) -> QuerySet[CountryApplication]:

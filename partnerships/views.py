@@ -518,7 +518,9 @@ def review_queues(request: HttpRequest) -> HttpResponse:
         "overdue": request.GET.get("overdue") == "1",
         "mine": request.GET.get("mine") == "1",
     }
-    queue = selectors.review_queue(request.user, **filters)[:200]
+    queue, next_cursor = selectors.queue_page(
+        selectors.review_queue(request.user, **filters), request.GET.get("after", "")
+    )
     access = access_for(request.user)
     stages = [
         (s, State(s).label)
@@ -530,6 +532,7 @@ def review_queues(request: HttpRequest) -> HttpResponse:
         "partnerships/review_queue.html",
         {
             "queue": queue,
+            "next_cursor": next_cursor,
             "filters": filters,
             "stages": stages,
             "now": dt.datetime.now(dt.UTC),

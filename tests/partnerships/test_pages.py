@@ -280,3 +280,37 @@ def test_review_pages_for_programme_staff_only(client, official_jp, jp):
     client.force_login(reviewer)
     assert client.get("/review/").status_code == 200
     assert client.get("/review/board/").status_code == 200
+
+
+def test_review_queue_pages_by_keyset_with_constant_queries(
+    client, official_jp, jp, django_assert_max_num_queries
+):
+    from partnerships.selectors import QUEUE_PAGE
+
+    base = create_application(official_jp, jp)
+    rows = []
+    for i in range(QUEUE_PAGE + 5):
+        base.pk = None
+        base.reference = f"JP-2026-9{i:03d}"
+        base.state = State.TECHNICAL_REVIEW
+        base.submitted_at = base.created_at
+        rows.append(
+            CountryApplication.objects.create(
+                **{
+                    f.attname: getattr(base, f.attname)
+                    for f in CountryApplication._meta.concrete_fields
+                    if f.attname != "id"
+                }
+            )
+        )
+    client.force_login(make_user("reviewer"))
+    with django_assert_max_num_queries(12):
+        first = client.get("/review/", {"state": "technical_review"})
+    assert len(first.context["queue"]) == QUEUE_PAGE
+    cursor = first.context["next_cursor"]
+    assert cursor
+    with django_assert_max_num_queries(12):
+        second = client.get("/review/", {"state": "technical_review", "after": cursor})
+    assert len(second.context["queue"]) == 5 and not second.context["next_cursor"]
+    seen = {a.pk for a in first.context["queue"]} | {a.pk for a in second.context["queue"]}
+    assert seen == {r.pk for r in rows}
