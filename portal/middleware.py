@@ -28,7 +28,6 @@ class RequestContextMiddleware:
         ):
             if request.path in _PROBES:  # must answer even when PostgreSQL does not
                 return self.get_response(request)
-            rls.apply_scope(rls.SCOPE_NONE)  # deny by default until we know who asks
             try:
                 response = self.get_response(request)
             finally:
@@ -48,5 +47,9 @@ class ActorContextMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             context.update(user=user)
-            rls.apply_scope(rls.scope_for(user))
+            scope = rls.scope_for(user)
+        else:
+            scope = rls.SCOPE_NONE  # deny by default; an API token user is scoped after DRF auth
+        rls.apply_scope(scope)
+        request._portal_scope = scope  # type: ignore[attr-defined]
         return self.get_response(request)

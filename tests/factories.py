@@ -12,6 +12,9 @@ from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import TENANT_ROLES
 
 PASSWORD = "correct horse battery staple"
+# Statements a request spends on Row-Level Security (portal.tenancy.rls): set the scope when
+# the user is known (again after DRF authentication for API clients), reset it at the end.
+RLS_STATEMENTS = 3
 
 
 class TenantFactory(factory.django.DjangoModelFactory):

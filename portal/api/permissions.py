@@ -19,5 +19,9 @@ class IsAuthenticated(permissions.IsAuthenticated):
         allowed = super().has_permission(request, view)
         if allowed:
             context.update(user=request.user)
-            rls.apply_scope(rls.scope_for(request.user))
+            scope = rls.scope_for(request.user)
+            django_request = request._request
+            if getattr(django_request, "_portal_scope", None) != scope:  # token users
+                rls.apply_scope(scope)
+                django_request._portal_scope = scope
         return allowed

@@ -14,7 +14,7 @@ from portal.audit.chain import GENESIS_HASH, HASHED_FIELDS
 from portal.audit.models import AuditEvent
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
-from tests.factories import make_user
+from tests.factories import RLS_STATEMENTS, make_user
 from tests.portal.audit_helpers import make_events
 
 pytestmark = pytest.mark.django_db
@@ -289,7 +289,7 @@ def test_list_query_count_is_constant_in_page_size(api, auditor, django_assert_m
     make_events(300)
     api.as_user(auditor)
     for size in (10, 200):
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(4 + RLS_STATEMENTS):
             assert len(api.get(URL, {"page_size": size, "tenant": ""}).json()["results"]) == size
 
 
