@@ -47,6 +47,7 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")  # local development server: console e-mail, plain-HTTP cookies
+    env.setdefault("PORTAL_STAFF_2FA", "off")  # the demo's staff logins need no authenticator app
     started_redis = False
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
         print("Starting embedded PostgreSQL and Redis under .data/ …", flush=True)

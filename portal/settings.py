@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "portal.accounts",
     "portal.tenancy",
     "portal.audit",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.accounts.two_factor.StaffTwoFactorMiddleware",
     "portal.middleware.ActorContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -182,6 +186,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "portal.accounts.views.locked_out"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Programme staff sign in with a second factor (TOTP): "required" (default) or "off".
+# Tests switch it on where they test it (tests/portal/test_two_factor.py).
+PORTAL_STAFF_2FA = os.environ.get("PORTAL_STAFF_2FA", "off" if TESTING else "required")
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Country Partnership Portal")
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health, views
 from portal.accounts import api as accounts_api
+from portal.accounts import two_factor
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
@@ -34,6 +35,8 @@ urlpatterns += i18n_patterns(
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/setup/", two_factor.setup, name="two-factor-setup"),
+    path("accounts/2fa/", two_factor.verify, name="two-factor-verify"),
     path("audit/", include("portal.audit.urls")),
     path("", include("partnerships.urls")),
     path("", include("compliance.urls")),

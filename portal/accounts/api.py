@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django_otp import match_token, user_has_device
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from portal.accounts.two_factor import requires_second_factor
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import access_for
@@ -22,6 +24,9 @@ class TokenThrottle(AnonRateThrottle):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    otp = serializers.CharField(
+        max_length=8, required=False, help_text="Programme staff: the current one-time code."
+    )
 
 
 class ObtainTokenView(APIView):
@@ -38,11 +43,23 @@ class ObtainTokenView(APIView):
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request._request, **body.validated_data)
+        credentials = {k: body.validated_data[k] for k in ("username", "password")}
+        user = authenticate(request._request, **credentials)
         if user is None or not user.is_active:
             return Response(
                 {"detail": "Invalid username or password."}, status=status.HTTP_400_BAD_REQUEST
             )
+        if requires_second_factor(user):
+            code = body.validated_data.get("otp", "")
+            if not user_has_device(user):
+                return Response(
+                    {"otp": ["Set up two-step sign-in in the portal first."]}, status=400
+                )
+            if not code or match_token(user, code) is None:
+                record_event(
+                    verb=Verb.AUTH_2FA_FAILED, obj=user, actor=user, changes={"stage": "token"}
+                )
+                return Response({"otp": ["A valid one-time code is required."]}, status=400)
         token, created = Token.objects.get_or_create(user=user)
         if created:
             record_event(verb=Verb.AUTH_TOKEN_CREATED, obj=user, actor=user)

@@ -7,6 +7,9 @@ class Verb(models.TextChoices):
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
+    AUTH_2FA_ENROLLED = "auth.2fa_enrolled"
+    AUTH_2FA_VERIFIED = "auth.2fa_verified"
+    AUTH_2FA_FAILED = "auth.2fa_failed"
     AUTH_TOKEN_CREATED = "auth.token_created"  # noqa: S105 - a verb, not a secret
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"

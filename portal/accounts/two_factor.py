@@ -1,0 +1,150 @@
+"""A second factor (TOTP, django-otp) for programme staff.
+
+Country officials sign in with a password; anyone holding a programme role (reviewers,
+approvers, auditors …) must also prove a one-time code from an authenticator app before any
+page or API call answers. Staff without a device are taken to enrol one first. Turned off
+with PORTAL_STAFF_2FA=off (the local demo of ``make run`` does that).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.audit.record import record_event
+from portal.audit.verbs import Verb
+from portal.tenancy.access import access_for
+
+_OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/readyz", "/api/v1/auth/token/")
+
+
+def requires_second_factor(user: Any) -> bool:
+    return (
+        settings.PORTAL_STAFF_2FA == "required"
+        and user.is_authenticated
+        and bool(access_for(user).programme_roles)
+    )
+
+
+def _open_path(path: str) -> bool:
+    # Language prefixes (/fr/accounts/…) are allowed like the unprefixed pages.
+    bare = (
+        "/" + path.lstrip("/").split("/", 1)[-1]
+        if path[1:3] in {"ja", "fr", "es", "ar"} and path[3:4] == "/"
+        else path
+    )
+    return bare.startswith(_OPEN_PREFIXES) or bare.startswith(
+        ("/accounts/2fa/", "/accounts/logout/")
+    )
+
+
+class StaffTwoFactorMiddleware:
+    """Send unverified programme staff to the second-factor page (403 for the API)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and requires_second_factor(user)
+            and not user.is_verified()
+            and not _open_path(request.path)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": _("Programme staff must verify a one-time code first.")}, status=403
+                )
+            target = "two-factor-verify" if user_has_device(user) else "two-factor-setup"
+            return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return reverse("dashboard")
+
+
+def _qr_svg(data: str) -> str:
+    """The enrolment QR code as inline SVG (no image request, no third party)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@login_required
+def setup(request: HttpRequest) -> HttpResponseBase:
+    """Enrol an authenticator app: scan the code, type one code to confirm."""
+    user = request.user
+    if user_has_device(user):
+        return redirect(f"{reverse('two-factor-verify')}?next={_next_url(request)}")
+    device = TOTPDevice.objects.filter(
+        user=user, confirmed=False
+    ).first() or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    error = ""
+    if request.method == "POST":
+        if device.verify_token(request.POST.get("token", "").strip()):
+            with transaction.atomic():
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                record_event(verb=Verb.AUTH_2FA_ENROLLED, obj=user, actor=user)
+            otp_login(request, device)
+            return redirect(_next_url(request))
+        error = _("That code did not match. Check the time on your device and try again.")
+        record_event(verb=Verb.AUTH_2FA_FAILED, obj=user, actor=user, changes={"stage": "enrol"})
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": secret,
+            "error": error,
+            "next": _next_url(request),
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def verify(request: HttpRequest) -> HttpResponseBase:
+    """Prove the second factor for this session."""
+    user = request.user
+    if not user_has_device(user):
+        return redirect(f"{reverse('two-factor-setup')}?next={_next_url(request)}")
+    error = ""
+    if request.method == "POST":
+        device = match_token(user, request.POST.get("token", "").strip())
+        if device is not None:
+            otp_login(request, device)
+            record_event(verb=Verb.AUTH_2FA_VERIFIED, obj=user, actor=user)
+            return redirect(_next_url(request))
+        error = _("That code did not match. Try the newest code from your authenticator app.")
+        record_event(verb=Verb.AUTH_2FA_FAILED, obj=user, actor=user, changes={"stage": "verify"})
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {"error": error, "next": _next_url(request)},
+        status=400 if error else 200,
+    )
