@@ -8,6 +8,7 @@ import factory
 import pytest
 from django.contrib.auth import get_user_model
 
+from partnerships.serializers import EXAMPLE
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import TENANT_ROLES
 
@@ -94,30 +95,8 @@ def api(db: None) -> Any:
     return Client()
 
 
-EXAMPLE_APPLICATION = {
-    "tenant": "JP",
-    "title": "Kansai sovereign AI campus",
-    "sites": [
-        {
-            "country": "JP",
-            "region": "Kansai",
-            "capacity_mw": "120",
-            "target_online_date": "2028-04-01",
-            "energy_mix": {"solar": 40, "nuclear": 30, "gas": 30},
-        }
-    ],
-    "languages": ["ja"],
-    "sectors": ["healthcare", "education", "public_services"],
-    "customization_notes": "Japanese public-sector terminology",
-    "data_residency_required": True,
-    "security_commitments": {
-        "hardware_security": True,
-        "zero_trust": True,
-        "encryption": True,
-        "personnel_oversight": True,
-    },
-    "startup_fund": {"amount": "50000000000", "currency": "JPY"},
-}
+# The complete application of DESIGN §5, exactly as the API documents it.
+EXAMPLE_APPLICATION = EXAMPLE
 
 
 def example_payload(**overrides: Any) -> dict[str, Any]:
