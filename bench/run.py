@@ -64,6 +64,26 @@ def ensure_database() -> None:
     call_command("migrate", verbosity=0)
 
 
+def analyze() -> None:
+    """Refresh planner statistics after the bulk load, as autovacuum would in production."""
+    import psycopg
+
+    owner = settings.DATABASE_OWNER
+    params = {
+        "user": owner["USER"],
+        "password": owner.get("PASSWORD") or None,
+        "host": owner["HOST"],
+        "port": owner["PORT"],
+        "dbname": settings.BENCH_DATABASE,
+    }
+    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(f'ANALYZE "{table}"')
+
+
 def timed(
     client: Client, method: str, url: str, n: int, body: Any = None, each: Any = None
 ) -> dict[str, float]:
@@ -236,6 +256,7 @@ def bench_verify() -> dict[str, Any]:
 def main() -> int:
     ensure_database()
     generation = data.generate(SCALE)
+    analyze()
     users = data.bench_users()
     ids = data.sample_ids()
     results = {

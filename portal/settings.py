@@ -113,7 +113,12 @@ TEMPLATES = [
 SERVICES = services_env.resolve(testing=TESTING)
 DATABASES = {
     "default": {
-        **dj_database_url.parse(SERVICES["DATABASE_URL"], conn_max_age=60, conn_health_checks=True),
+        **dj_database_url.parse(
+            SERVICES["DATABASE_URL"],
+            # Tests: close per request, so live-server threads leave no session behind.
+            conn_max_age=0 if TESTING else 60,
+            conn_health_checks=True,
+        ),
         "ATOMIC_REQUESTS": False,
         # PORTAL_TEST_DB lets several test runs share one server without colliding.
         "TEST": {"NAME": os.environ.get("PORTAL_TEST_DB") or None},

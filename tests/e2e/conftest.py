@@ -44,3 +44,19 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: None) -> Iterator[Any]:
+    """pytest-django's live server, but stopped before the test database is dropped.
+
+    Depending on ``django_db_setup`` orders the teardown: otherwise the server's threads may
+    still hold connections when the database goes ("being accessed by other users").
+    """
+    from django.db import connections
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    yield server
+    server.stop()
+    connections.close_all()

@@ -32,10 +32,20 @@ def _screened_application(username: str) -> CountryApplication:
     tenant = Tenant.objects.create(code="NO", name="Norway", languages=["no"])
     official = make_user("official", tenant, username)
     application = create_application(official, tenant, title="Narvik campus")
-    application = workflow.application_transition(application=application, actor=official, action="submit",
-                                                  version=1, completeness_check=services.missing_for_submit)
-    workflow.application_screened(application_id=application.pk, expected_version=application.version,
-                                  outcome="clear", list_version=1, summary=[])
+    application = workflow.application_transition(
+        application=application,
+        actor=official,
+        action="submit",
+        version=1,
+        completeness_check=services.missing_for_submit,
+    )
+    workflow.application_screened(
+        application_id=application.pk,
+        expected_version=application.version,
+        outcome="clear",
+        list_version=1,
+        summary=[],
+    )
     application.refresh_from_db()
     return application
 
@@ -45,8 +55,15 @@ def test_programme_roles_take_an_application_to_approval(browser: Any, live_serv
     steps = [
         ("reviewer", "approve_technical", {}),
         ("security_reviewer", "approve_security", {"#risk": "low"}),
-        ("us_coordinator", "concur", {"#rationale": "Coordinated.", "#cond-1": "No 3A090 chips before VEU approval",
-                                      "#cond-due-1": "2030-06-30"}),
+        (
+            "us_coordinator",
+            "concur",
+            {
+                "#rationale": "Coordinated.",
+                "#cond-1": "No 3A090 chips before VEU approval",
+                "#cond-due-1": "2030-06-30",
+            },
+        ),
         ("approver", "approve", {"#message": "Welcome to the programme."}),
     ]
     for role, action, fields in steps:
@@ -66,7 +83,9 @@ def test_programme_roles_take_an_application_to_approval(browser: Any, live_serv
         page.context.close()
     application.refresh_from_db()
     assert application.state == State.APPROVED
-    assert Obligation.objects.get(application=application).text == "No 3A090 chips before VEU approval"
+    assert (
+        Obligation.objects.get(application=application).text == "No 3A090 chips before VEU approval"
+    )
 
     page = _sign_in(browser, live_server.url, "official-no")
     page.goto(f"{live_server.url}/applications/{application.pk}/")
