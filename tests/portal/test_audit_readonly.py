@@ -31,6 +31,8 @@ NOT_DATA_CHANGES = {
     "login": "signing in (an auditor must be able to)",
     "logout": "signing out",
     "set_language": "a language preference cookie",
+    "two-factor-setup": "enrolling the auditor's own second factor (programme staff must)",
+    "two-factor-verify": "proving the auditor's own second factor",
     "api-token": "an API token for the auditor's own reads (audited as auth.token_created)",
     "healthz": "a liveness probe: reads nothing, writes nothing",
     "readyz": "a readiness probe: reads nothing, writes nothing",
