@@ -25,7 +25,9 @@ from portal.tenancy.access import access_for
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=State.choices)
+    # distinct=False: a filter on the row itself cannot duplicate rows, and DISTINCT over
+    # every column made the reviewer queue sort the whole stage (bench/results).
+    state = django_filters.MultipleChoiceFilter(choices=State.choices, distinct=False)
     tenant = django_filters.CharFilter(field_name="tenant__code", lookup_expr="iexact")
     search = django_filters.CharFilter(method="filter_search", label="Title or reference contains")
 

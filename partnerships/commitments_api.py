@@ -18,8 +18,12 @@ from portal.api.viewsets import TenantScopedViewSet
 
 class CommitmentFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(field_name="tenant__code", lookup_expr="iexact")
-    vehicle = django_filters.MultipleChoiceFilter(choices=CoInvestmentCommitment.Vehicle.choices)
-    status = django_filters.MultipleChoiceFilter(choices=CoInvestmentCommitment.Status.choices)
+    vehicle = django_filters.MultipleChoiceFilter(
+        choices=CoInvestmentCommitment.Vehicle.choices, distinct=False
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=CoInvestmentCommitment.Status.choices, distinct=False
+    )
 
     class Meta:
         model = CoInvestmentCommitment
