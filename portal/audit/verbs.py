@@ -50,5 +50,8 @@ class Verb(models.TextChoices):
     COMMITMENT_WITHDRAWN = "commitment.withdrawn"
     TRANCHE_PAID = "tranche.paid"
     TRANCHE_OVERDUE = "tranche.overdue"
+    ADMIN_CREATED = "admin.created"
+    ADMIN_CHANGED = "admin.changed"
+    ADMIN_DELETED = "admin.deleted"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
