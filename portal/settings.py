@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ApplicationStateEnum": "partnerships.models.State"},
 }
 
 # --- Logging ------------------------------------------------------------------------------

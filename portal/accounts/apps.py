@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.accounts import signals  # noqa: F401  (login audit receivers)
+        from portal.api import schema  # noqa: F401  (OpenAPI auth schemes)

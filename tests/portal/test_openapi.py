@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_documents_auth_and_the_example_payload(api):
+    from tests.factories import make_user
+
+    schema = api.as_user(make_user("reviewer")).get("/api/schema/", {"format": "json"}).json()
+    assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+    post = schema["paths"]["/api/v1/applications/"]["post"]
+    examples = post["requestBody"]["content"]["application/json"]["examples"]
+    assert any(e["value"]["title"] == "Kansai sovereign AI campus" for e in examples.values())
+    for path in (
+        "/api/v1/applications/{id}/transitions/",
+        "/api/v1/audit-events/verify/",
+        "/api/v1/commitments/",
+        "/api/v1/territories/",
+        "/api/v1/me/",
+    ):
+        assert path in schema["paths"], path
