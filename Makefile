@@ -36,7 +36,7 @@ lint: install
 
 # Regenerate .po files from the templates and code (needs GNU gettext: Debian 'gettext').
 messages: install
-	for lang in ja fr es ar; do $(PY) manage.py makemessages --locale $$lang --ignore '.venv/*' --ignore '.data/*' --no-obsolete; done
+	for lang in ja fr es ar; do $(PY) manage.py makemessages --locale $$lang --ignore '.venv/*' --ignore '.data/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete; done
 
 bench: install
 	$(PY) -m bench.run
