@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -73,29 +75,28 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         )
         return self._reloaded(commitment.pk)
 
-    @extend_schema(request=s.VersionSerializer, responses=s.CommitmentSerializer)
-    @action(detail=True, methods=["post"])
-    def confirm(self, request: Request, pk: str | None = None) -> Response:
+    def _at_version(self, request: Request, check: Any, service: Any) -> Response:
+        """A state change that names the version it saw: role first (403), then the body."""
         commitment = self.get_object()
-        commitments.require_confirmer(request.user, commitment.tenant_id)
+        check(request.user, commitment.tenant_id)
         body = s.VersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        commitments.commitment_confirm(
-            commitment=commitment, actor=request.user, version=body.validated_data["version"]
-        )
+        service(commitment=commitment, actor=request.user, version=body.validated_data["version"])
         return self._reloaded(commitment.pk)
 
     @extend_schema(request=s.VersionSerializer, responses=s.CommitmentSerializer)
     @action(detail=True, methods=["post"])
-    def withdraw(self, request: Request, pk: str | None = None) -> Response:
-        commitment = self.get_object()
-        commitments.require_official(request.user, commitment.tenant_id)
-        body = s.VersionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        commitments.commitment_withdraw(
-            commitment=commitment, actor=request.user, version=body.validated_data["version"]
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        return self._at_version(
+            request, commitments.require_confirmer, commitments.commitment_confirm
         )
-        return self._reloaded(commitment.pk)
+
+    @extend_schema(request=s.VersionSerializer, responses=s.CommitmentSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        return self._at_version(
+            request, commitments.require_official, commitments.commitment_withdraw
+        )
 
     @extend_schema(request=s.PaySerializer, responses=s.CommitmentSerializer)
     @action(detail=True, methods=["post"], url_path=r"tranches/(?P<tranche_id>\d+)/pay")

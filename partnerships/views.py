@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -23,7 +23,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from partnerships import emissions, selectors, services, workflow
 from partnerships.api import serve_attachment
-from partnerships.models import Attachment, CountryApplication, Obligation, Sector, State
+from partnerships.models import Attachment, CountryApplication, Sector, State
 from partnerships.serializers import ApplicationSerializer
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
@@ -403,9 +403,7 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_safe
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
-    attachment = application.attachments.filter(pk=attachment_id).first()
-    if attachment is None:
-        raise Http404
+    attachment = get_object_or_404(application.attachments, pk=attachment_id)
     return serve_attachment(request.user, attachment)
 
 
@@ -413,9 +411,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Ht
 @require_POST
 def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
-    obligation = application.obligations.filter(pk=obligation_id).first()
-    if obligation is None:
-        raise Http404
+    obligation = get_object_or_404(application.obligations, pk=obligation_id)
     services.require_official(request.user, application.tenant_id)
     upload = request.FILES.get("file")
     try:
@@ -437,9 +433,7 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
 @require_POST
 def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
-    obligation = Obligation.objects.filter(application=application, pk=obligation_id).first()
-    if obligation is None:
-        raise Http404
+    obligation = get_object_or_404(application.obligations, pk=obligation_id)
     try:
         services.obligation_mark_met(
             obligation=obligation, actor=request.user, note=request.POST.get("note", "")
