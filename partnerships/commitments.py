@@ -27,7 +27,7 @@ from typing import Any, TypedDict
 
 from babel.numbers import format_currency, get_currency_precision
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
@@ -48,9 +48,15 @@ from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
 from portal.dashboard import Panel
 from portal.errors import ConflictError
-from portal.tenancy.access import access_for
+from portal.tenancy.access import (
+    access_for,
+    require_any_tenant,
+    require_programme_role,
+    require_tenant_role,
+)
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
+from portal.tenancy.services import tenant_for_official
 
 Status = CoInvestmentCommitment.Status
 TrancheStatus = Tranche.Status
@@ -288,38 +294,20 @@ def _replace_tranches(
 
 def resolve_tenant(*, actor: Any, tenant_code: str | None) -> Tenant:
     """The country an official records a commitment for: named, or their only one."""
-    editable = access_for(actor).editable_tenant_ids()
-    if not editable:
-        raise PermissionDenied(_("Only country officials record commitments."))
-    if tenant_code:
-        tenant = Tenant.objects.filter(
-            code=tenant_code.strip().upper(), id__in=editable, status="active"
-        ).first()
-        if tenant is None:
-            raise ValidationError(
-                {
-                    "tenant": [
-                        _("You cannot record commitments for %(code)s.") % {"code": tenant_code}
-                    ]
-                }
-            )
-        return tenant
-    if len(editable) == 1:
-        return Tenant.objects.get(id=next(iter(editable)))
-    raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
+    return tenant_for_official(
+        actor=actor,
+        tenant_code=tenant_code,
+        refused=_("Only country officials record commitments."),
+        not_yours=_("You cannot record commitments for %(code)s."),
+    )
 
 
 def require_official(actor: Any, tenant_id: int) -> None:
-    if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
-        raise PermissionDenied(_("Only the country's officials change its commitments."))
+    require_tenant_role(actor, tenant_id, _("Only the country's officials change its commitments."))
 
 
 def require_programme(actor: Any, tenant_id: int, roles: Sequence[str], message: str) -> None:
-    access = access_for(actor)
-    if not access.has_programme_role(*roles):
-        raise PermissionDenied(message)
-    if tenant_id in access.tenant_ids:
-        raise PermissionDenied(_("Conflict of interest: you hold a role in this country."))
+    require_programme_role(actor, tenant_id, roles, message)
 
 
 def _lock(commitment: CoInvestmentCommitment) -> CoInvestmentCommitment:
@@ -863,5 +851,4 @@ def require_payer(actor: Any, tenant_id: int) -> None:
 
 def require_creator(actor: Any) -> None:
     """Only a country's officials record commitments (checked before the body is read)."""
-    if not access_for(actor).editable_tenant_ids():
-        raise PermissionDenied(_("Only the country's officials change its commitments."))
+    require_any_tenant(actor, _("Only the country's officials change its commitments."))

@@ -33,9 +33,15 @@ from partnerships.validators import plain_decimal
 from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
-from portal.tenancy.access import access_for
+from portal.tenancy.access import (
+    access_for,
+    require_any_tenant,
+    require_programme_role,
+    require_tenant_role,
+)
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
+from portal.tenancy.services import tenant_for_official
 
 SCALAR_FIELDS = (
     "title",
@@ -59,38 +65,24 @@ def _next_reference(tenant: Tenant, year: int) -> str:
 
 def require_official(actor: Any, tenant_id: int) -> None:
     """Only the country's officials (or country admins) change its applications and files."""
-    if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
-        raise PermissionDenied(_("Only the country's officials change its applications."))
+    require_tenant_role(
+        actor, tenant_id, _("Only the country's officials change its applications.")
+    )
 
 
 def require_creator(actor: Any) -> None:
     """Only country officials create applications (checked before the body is read)."""
-    if not access_for(actor).editable_tenant_ids():
-        raise PermissionDenied(_("Only country officials create applications."))
+    require_any_tenant(actor, _("Only country officials create applications."))
 
 
 def resolve_tenant_for_create(*, actor: Any, tenant_code: str | None) -> Tenant:
     """The country an official creates for: named, or their only one. Never someone else's."""
-    access = access_for(actor)
-    editable = access.editable_tenant_ids()
-    if tenant_code:
-        tenant = Tenant.objects.filter(
-            code=tenant_code.upper(), id__in=editable, status="active"
-        ).first()
-        if tenant is None:
-            raise ValidationError(
-                {
-                    "tenant": [
-                        _("You cannot create applications for %(code)s.") % {"code": tenant_code}
-                    ]
-                }
-            )
-        return tenant
-    if len(editable) == 1:
-        return Tenant.objects.get(id=next(iter(editable)))
-    if not editable:
-        raise PermissionDenied(_("Only country officials create applications."))
-    raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
+    return tenant_for_official(
+        actor=actor,
+        tenant_code=tenant_code,
+        refused=_("Only country officials create applications."),
+        not_yours=_("You cannot create applications for %(code)s."),
+    )
 
 
 def _snapshot(application: CountryApplication) -> dict[str, Any]:
@@ -456,11 +448,12 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
 
 def obligation_mark_met(*, obligation: Obligation, actor: Any, note: str) -> Obligation:
     """A programme user records that a condition is met, with a note."""
-    access = access_for(actor)
-    if not access.has_programme_role(Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER):
-        raise PermissionDenied(_("Only programme staff mark conditions met."))
-    if obligation.tenant_id in access.tenant_ids:
-        raise PermissionDenied(_("Conflict of interest: you hold a role in this country."))
+    require_programme_role(
+        actor,
+        obligation.tenant_id,
+        (Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER),
+        _("Only programme staff mark conditions met."),
+    )
     if not note.strip():
         raise ValidationError({"note": [_("Say how the condition was met.")]})
     with transaction.atomic():

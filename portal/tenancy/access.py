@@ -70,3 +70,35 @@ def forget(user: Any) -> None:
     """Drop the cached roles (after a grant or revoke)."""
     if hasattr(user, "_portal_access"):
         del user._portal_access
+
+
+# --- Checks the services share (each passes its own words for the refusal) ------------------
+
+
+def require_tenant_role(actor: Any, tenant_id: int, message: str) -> None:
+    """PermissionDenied unless ``actor`` is an official or country admin of the tenant."""
+    from django.core.exceptions import PermissionDenied
+
+    if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        raise PermissionDenied(message)
+
+
+def require_any_tenant(actor: Any, message: str) -> None:
+    """PermissionDenied unless ``actor`` is an official or country admin somewhere."""
+    from django.core.exceptions import PermissionDenied
+
+    if not access_for(actor).editable_tenant_ids():
+        raise PermissionDenied(message)
+
+
+def require_programme_role(actor: Any, tenant_id: int, roles: Any, message: str) -> None:
+    """PermissionDenied unless ``actor`` holds one of ``roles`` and no role in the tenant
+    (conflict of interest)."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    access = access_for(actor)
+    if not access.has_programme_role(*roles):
+        raise PermissionDenied(message)
+    if tenant_id in access.tenant_ids:
+        raise PermissionDenied(_("Conflict of interest: you hold a role in this country."))

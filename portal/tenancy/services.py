@@ -90,3 +90,31 @@ def user_create(*, username: str, password: str, email: str = "", actor: Any = N
         user.save()
         record_event(verb=Verb.USER_CREATED, obj=user, actor=actor)
     return user
+
+
+def tenant_for_official(
+    *, actor: Any, tenant_code: str | None, refused: str, not_yours: str
+) -> Tenant:
+    """The country an official acts for: the one named, or their only one; never another's.
+
+    ``refused`` (PermissionDenied) when the actor is no country's official; ``not_yours``
+    (a field error on ``tenant``, with ``%(code)s``) when the named country is not theirs.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    from portal.tenancy.access import access_for
+
+    editable = access_for(actor).editable_tenant_ids()
+    if not editable:
+        raise PermissionDenied(refused)
+    if tenant_code:
+        tenant = Tenant.objects.filter(
+            code=tenant_code.strip().upper(), id__in=editable, status="active"
+        ).first()
+        if tenant is None:
+            raise ValidationError({"tenant": [not_yours % {"code": tenant_code}]})
+        return tenant
+    if len(editable) == 1:
+        return Tenant.objects.get(id=next(iter(editable)))
+    raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
