@@ -4,8 +4,6 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from portal.audit.verbs import Verb
-
 
 class AuditEvent(models.Model):
     """One append-only, hash-chained event (DESIGN §6).
@@ -27,7 +25,9 @@ class AuditEvent(models.Model):
         "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     tenant_code = models.CharField(max_length=2, blank=True)
-    verb = models.CharField(max_length=60, choices=Verb.choices)
+    # No `choices`: the recorder validates against `Verb` (record._event_fields), so a new verb
+    # needs no migration.
+    verb = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=200, blank=True)
