@@ -6,7 +6,7 @@ from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "status")
+    list_display = ("code", "name", "status", "time_zone")
     search_fields = ("code", "name")
 
 

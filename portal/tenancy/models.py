@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import zoneinfo
+
 import pycountry
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -24,6 +26,14 @@ def validate_language_code(value: str) -> None:
         )
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time-zone name known to this machine's zoneinfo (e.g. ``Asia/Tokyo``)."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(value)s is not an IANA time zone (e.g. Asia/Tokyo)."), params={"value": value}
+        )
+
+
 class Tenant(models.Model):
     """A partner country. Its officials see its data and nothing else."""
 
@@ -37,6 +47,11 @@ class Tenant(models.Model):
         models.CharField(max_length=2, validators=[validate_language_code]), default=list
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # The country's civil time zone: "today" for its dates (commitment date, target online
+    # date, condition due dates, overdue marking). Blank: see portal.tenancy.dates.
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_time_zone]
+    )
 
     class Meta:
         ordering = ["code"]

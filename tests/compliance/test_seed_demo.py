@@ -35,6 +35,9 @@ def test_seed_demo_is_idempotent_and_covers_every_state(monkeypatch):
     assert {"JP", "FR", "AE", "NO", "IN", "BR"} <= set(
         Tenant.objects.values_list("code", flat=True)
     )
+    # Every seeded country has its time zone ("today" for its dates, DESIGN §5c).
+    assert Tenant.objects.get(code="JP").time_zone == "Asia/Tokyo"
+    assert not Tenant.objects.filter(time_zone="").exists()
     User = get_user_model()
     for username in (
         "reviewer",

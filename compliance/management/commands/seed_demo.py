@@ -29,14 +29,14 @@ from portal.tenancy.roles import PROGRAMME_ROLES, Role
 from portal.tenancy.services import role_grant
 
 TENANTS = [
-    ("JP", "Japan", ["ja"]),
-    ("FR", "France", ["fr"]),
-    ("AE", "United Arab Emirates", ["ar", "en"]),
-    ("NO", "Norway", ["no"]),
-    ("IN", "India", ["hi", "en"]),
-    ("BR", "Brazil", ["pt"]),
-    ("AR", "Argentina", ["es"]),
-    ("AU", "Australia", ["en"]),
+    ("JP", "Japan", ["ja"], "Asia/Tokyo"),
+    ("FR", "France", ["fr"], "Europe/Paris"),
+    ("AE", "United Arab Emirates", ["ar", "en"], "Asia/Dubai"),
+    ("NO", "Norway", ["no"], "Europe/Oslo"),
+    ("IN", "India", ["hi", "en"], "Asia/Kolkata"),
+    ("BR", "Brazil", ["pt"], "America/Sao_Paulo"),
+    ("AR", "Argentina", ["es"], "America/Argentina/Buenos_Aires"),
+    ("AU", "Australia", ["en"], "Australia/Sydney"),
 ]
 
 
@@ -338,8 +338,11 @@ class Command(BaseCommand):
         names: list[tuple[str, Role, str | None]] = [
             (role.value, role, None) for role in Role if role in PROGRAMME_ROLES
         ]
-        for code, name, languages in TENANTS:
-            Tenant.objects.get_or_create(code=code, defaults={"name": name, "languages": languages})
+        for code, name, languages, time_zone in TENANTS:
+            Tenant.objects.get_or_create(
+                code=code,
+                defaults={"name": name, "languages": languages, "time_zone": time_zone},
+            )
             names += [
                 (f"{role.value}-{code.lower()}", role, code)
                 for role in (Role.OFFICIAL, Role.COUNTRY_ADMIN)
