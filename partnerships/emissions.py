@@ -16,12 +16,36 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
+
 FACTORS_FILE = Path(__file__).parent / "data" / "emission_factors.csv"
 HOURS_PER_YEAR = Decimal(8760)
 # Assumptions, not facts: overridable per site. PUE 1.2 is typical of new hyperscale builds;
 # 80 % average utilisation of the IT capacity.
 DEFAULT_PUE = Decimal("1.2")
 DEFAULT_UTILISATION = Decimal("0.8")
+
+
+#: What each source of the factors file is called on a page (the file's names are codes).
+SOURCE_LABELS = {
+    "coal": _("Coal"),
+    "gas": _("Gas"),
+    "biomass": _("Biomass"),
+    "solar": _("Solar (utility)"),
+    "solar_rooftop": _("Solar (rooftop)"),
+    "csp": _("Concentrated solar"),
+    "geothermal": _("Geothermal"),
+    "hydro": _("Hydropower"),
+    "nuclear": _("Nuclear"),
+    "wind": _("Wind (onshore)"),
+    "wind_offshore": _("Wind (offshore)"),
+    "grid": _("Grid (unspecified)"),
+}
+
+
+def source_label(source: str) -> str:
+    """The reader's-language name of an energy source code (the code if it has none)."""
+    return str(SOURCE_LABELS.get(source, source))
 
 
 @cache

@@ -192,6 +192,13 @@ class Attachment(models.Model):
     obligation = models.ForeignKey(
         "Obligation", null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
     )
+    reply = models.ForeignKey(
+        "InformationReply",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
     file = models.FileField(upload_to=attachment_path, max_length=200)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=60)
@@ -245,6 +252,37 @@ class Decision(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("Decisions are immutable.")
+        super().save(*args, **kwargs)
+
+
+class InformationReplyQuerySet(RestrictedQuerySet):
+    tenant_path = "application__tenant"
+
+
+class InformationReply(models.Model):
+    """The country's answer to an information request: text and files, shown to reviewers
+    beside the question and kept in the decision history. Immutable once written."""
+
+    application = models.ForeignKey(
+        CountryApplication, on_delete=models.PROTECT, related_name="info_replies"
+    )
+    request = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="replies")
+    text = models.TextField()
+    author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    author_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InformationReplyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} reply to {self.request_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Replies are immutable.")
         super().save(*args, **kwargs)
 
 

@@ -24,6 +24,8 @@ from partnerships import emissions
 from partnerships.models import (
     Attachment,
     CountryApplication,
+    Decision,
+    InformationReply,
     Obligation,
     ReferenceCounter,
     Site,
@@ -281,8 +283,12 @@ def attachment_add(
     upload: UploadedFile,
     evidence_for: str = "",
     obligation: Obligation | None = None,
+    reply: InformationReply | None = None,
 ) -> Attachment:
-    """Store a file on the application; its type is read from its bytes, never its name."""
+    """Store a file on the application; its type is read from its bytes, never its name.
+
+    ``reply`` files the upload with an answer to an information request (``info_reply_add``).
+    """
     require_official(actor, application.tenant_id)
     if obligation is None and application.state not in EDITABLE_STATES:
         raise TransitionConflict(
@@ -309,6 +315,7 @@ def attachment_add(
         attachment = Attachment(
             application=application,
             obligation=obligation,
+            reply=reply,
             original_name=(upload.name or "file")[:200],
             content_type=content_type,
             size=upload.size,
@@ -330,6 +337,7 @@ def attachment_add(
                 "content_type": content_type,
                 "evidence_for": evidence_for,
                 "obligation": obligation.pk if obligation else None,
+                **({"reply": reply.pk} if reply else {}),
             },
         )
         if obligation is not None:
@@ -341,6 +349,56 @@ def attachment_add(
                 changes={"attachment": attachment.pk},
             )
     return attachment
+
+
+def info_reply_add(
+    *,
+    application: CountryApplication,
+    actor: Any,
+    text: str,
+    uploads: list[UploadedFile],
+) -> InformationReply:
+    """The country answers the open information request: text (required) and files.
+
+    Only an official/country admin of the application's country, only while the application
+    is in ``info_requested``. The reply is tied to the latest ``request_info`` decision, so
+    reviewers read it beside the question; it is immutable and audited
+    (``application.info_replied``), its files each as ``attachment.added``, all in one
+    transaction: a refused file stores nothing. Raises ``PermissionDenied`` (not an official),
+    ``TransitionConflict`` (no open request) or ``ValidationError`` (``text``, ``file``).
+    """
+    require_official(actor, application.tenant_id)
+    if application.state != State.INFO_REQUESTED:
+        raise TransitionConflict(_("There is no open information request to answer."))
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": [_("Write your answer.")]})
+    question = (
+        Decision.objects.filter(application=application, action="request_info")
+        .order_by("-id")
+        .first()
+    )
+    if question is None:
+        raise TransitionConflict(_("There is no open information request to answer."))
+    with transaction.atomic():
+        reply = InformationReply.objects.create(
+            application=application,
+            request=question,
+            text=text,
+            author=actor,
+            author_label=actor.get_username(),
+        )
+        record_event(
+            actor=actor,
+            verb=Verb.APPLICATION_INFO_REPLIED,
+            obj=application,
+            tenant=application.tenant,
+            reason=text,
+            changes={"request": question.pk, "reply": reply.pk, "files": len(uploads)},
+        )
+        for upload in uploads:
+            attachment_add(application=application, actor=actor, upload=upload, reply=reply)
+    return reply
 
 
 # --- Work management --------------------------------------------------------------------------

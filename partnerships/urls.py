@@ -11,6 +11,7 @@ urlpatterns = [
     path(
         "applications/<int:pk>/withdraw/", views.application_withdraw, name="application-withdraw"
     ),
+    path("applications/<int:pk>/reply/", views.application_reply, name="application-reply"),
     path(
         "applications/<int:pk>/attachments/",
         views.application_attachments,

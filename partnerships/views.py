@@ -14,10 +14,11 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework.exceptions import ErrorDetail
 
@@ -28,16 +29,68 @@ from partnerships.serializers import ApplicationSerializer
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.roles import Role
+from portal.ui import errors as ui_errors
+from portal.ui import formats
 
+# Lazy: the labels are read per request, in the reader's language.
 STEPS = [
-    ("general", _("General")),
-    ("sites", _("Data-centre sites")),
-    ("localization", _("Localization")),
-    ("sovereignty", _("Data sovereignty")),
-    ("security", _("Security commitments")),
-    ("fund", _("Start-up fund")),
+    ("general", gettext_lazy("General")),
+    ("sites", gettext_lazy("Data-centre sites")),
+    ("localization", gettext_lazy("Localization")),
+    ("sovereignty", gettext_lazy("Data sovereignty")),
+    ("security", gettext_lazy("Security commitments")),
+    ("fund", gettext_lazy("Start-up fund")),
 ]
 STEP_NAMES = [name for name, _label in STEPS]
+
+#: The label of every field a step form can report an error on (errors name no raw keys).
+FIELD_LABELS = {
+    "title": gettext_lazy("Title"),
+    "tenant": gettext_lazy("Country"),
+    "sites": gettext_lazy("Data-centre sites"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Region"),
+    "capacity_mw": gettext_lazy("Capacity (MW)"),
+    "target_online_date": gettext_lazy("Target online date"),
+    "energy_mix": gettext_lazy("Energy mix (%)"),
+    "pue": gettext_lazy("Power usage effectiveness (PUE)"),
+    "utilisation": gettext_lazy("Utilisation"),
+    "languages": gettext_lazy("Languages"),
+    "sectors": gettext_lazy("Sectors"),
+    "other_sector": gettext_lazy("Other sector"),
+    "customization_notes": gettext_lazy("Customization notes"),
+    "data_residency_required": gettext_lazy("Data residency"),
+    "data_categories": gettext_lazy("Data categories"),
+    "security_commitments": gettext_lazy("Security commitments"),
+    "startup_fund": gettext_lazy("Start-up fund"),
+    "amount": gettext_lazy("Proposed fund size"),
+    "currency": gettext_lazy("Currency"),
+    **{name: label for name, label in Attachment.Evidence.choices[1:]},
+}
+#: Step field -> the id of its input (the error summary links there).
+FIELD_IDS = {
+    "data_residency_required": "res-yes",
+    "sectors": "sector-healthcare",
+    "sites": "site-0-region",
+    **{name: f"{name}-yes" for name in CountryApplication.SECURITY_FIELDS},
+}
+
+
+def _step_field_ref(key: str) -> tuple[str, str]:
+    """``sites.1.capacity_mw`` -> (``site-1-capacity_mw``, ``Site 2: Capacity (MW)``)."""
+    parts = key.split(".")
+    if parts[0] == "sites" and len(parts) >= 3 and parts[1].isdigit():
+        index, field = int(parts[1]), parts[2]
+        suffix = (
+            f"mix-{next(iter(emissions.emission_factors()))}" if field == "energy_mix" else field
+        )
+        label = _("Site %(n)s: %(field)s") % {
+            "n": index + 1,
+            "field": FIELD_LABELS.get(field, field),
+        }
+        return f"site-{index}-{suffix}", label
+    field = parts[-1] if parts[0] in ("startup_fund", "security_commitments") else parts[0]
+    return FIELD_IDS.get(field, f"id_{field}"), str(FIELD_LABELS.get(field, field))
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -49,6 +102,8 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     elif isinstance(errors, list) and errors and not isinstance(errors[0], str | ErrorDetail):
         for index, value in enumerate(errors):
             flat.update(_flatten(value, f"{prefix}.{index}"))
+    elif isinstance(errors, dict | list) and not errors:
+        pass
     elif isinstance(errors, list):
         flat[prefix or "detail"] = [str(e) for e in errors]
     else:
@@ -116,7 +171,17 @@ def application_new(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _form_data(step: str, post: Any) -> dict[str, Any]:
+def _amount(text: str) -> str:
+    """An amount as the reader's language writes it (``1,000,000``; ``1 000 000,5`` in French),
+    as the canonical decimal string the serializer reads; unparseable text is passed on as it
+    was so the serializer's own message names it."""
+    try:
+        return str(formats.parse_decimal(text))
+    except ValueError:
+        return text
+
+
+def _form_data(step: str, post: Any, *, tenant_code: str = "") -> dict[str, Any]:
     """The API-shaped payload of one form step."""
     if step == "general":
         return {"title": post.get("title", "")}
@@ -143,8 +208,13 @@ def _form_data(step: str, post: Any) -> dict[str, Any]:
             }
             mix = {source: value for source, value in mix.items() if value not in ("", "0")}
             if not any(fields.values()) and not mix:
-                continue  # an untouched blank row
+                continue  # an untouched blank block
             site: dict[str, Any] = {**fields, "energy_mix": mix}
+            # An empty country means the applying country (the hint under the field says so).
+            site["country"] = site["country"] or tenant_code
+            for decimal_field in ("capacity_mw", "pue", "utilisation"):
+                if site[decimal_field]:
+                    site[decimal_field] = _amount(site[decimal_field])
             for optional in ("pue", "utilisation"):
                 if not site[optional]:
                     site[optional] = None
@@ -179,9 +249,42 @@ def _form_data(step: str, post: Any) -> dict[str, Any]:
     if step == "fund":
         amount, currency = post.get("amount", "").strip(), post.get("currency", "").strip()
         return {
-            "startup_fund": {"amount": amount, "currency": currency} if amount or currency else None
+            "startup_fund": {"amount": _amount(amount) if amount else amount, "currency": currency}
+            if amount or currency
+            else None
         }
     raise Http404
+
+
+def _page_errors(flat: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Errors of one list item (``languages.2``) belong to the list's single input."""
+    merged: dict[str, list[str]] = {}
+    for key, values in flat.items():
+        head, _dot, rest = key.partition(".")
+        if head in ("languages", "sectors", "data_categories") and rest.isdigit():
+            key = head
+        merged.setdefault(key, []).extend(values)
+    return merged
+
+
+def _saved_sites(application: CountryApplication) -> list[dict[str, Any]]:
+    return [
+        {
+            "country": s.country,
+            "region": s.region,
+            "capacity_mw": s.capacity_mw.normalize(),
+            "target_online_date": s.target_online_date.isoformat(),
+            "energy_mix": s.energy_mix,
+            "pue": s.pue,
+            "utilisation": s.utilisation,
+            "estimate": s.estimated_annual_co2_tonnes,
+        }
+        for s in application.sites.all()
+    ]
+
+
+def _blank_site() -> dict[str, Any]:
+    return {"country": "", "energy_mix": {}, "blank": True}
 
 
 @login_required
@@ -197,9 +300,11 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
     errors: dict[str, list[str]] = {}
     posted: dict[str, Any] | None = None
     if request.method == "POST":
-        posted = _form_data(step, request.POST)
+        posted = _form_data(step, request.POST, tenant_code=application.tenant.code)
         body = ApplicationSerializer(data=posted, partial=True)
-        if body.is_valid():
+        if "add_site" in request.POST:
+            pass  # "Add another site": show what was typed plus one blank block, save nothing
+        elif body.is_valid():
             data = dict(body.validated_data)
             try:
                 application = services.application_update(
@@ -218,43 +323,35 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
             if "next" in request.POST:
                 return redirect("application-submit", pk=pk)
             return redirect("application-edit", pk=pk, step=step)
-        errors = _flatten(body.errors)
-    sites = (
-        posted["sites"]
-        if posted and "sites" in posted
-        else [
-            {
-                "country": s.country,
-                "region": s.region,
-                "capacity_mw": s.capacity_mw,
-                "target_online_date": s.target_online_date.isoformat(),
-                "energy_mix": s.energy_mix,
-                "pue": s.pue,
-                "utilisation": s.utilisation,
-                "estimate": s.estimated_annual_co2_tonnes,
-            }
-            for s in application.sites.all()
-        ]
-    )
+        else:
+            errors = _page_errors(_flatten(body.errors))
+    sites = posted["sites"] if posted and "sites" in posted else _saved_sites(application)
     if step == "sites":
         for index, site in enumerate(sites):
-            site["errors"] = [
-                (key.split(".", 2)[-1], message)
+            prefix = f"sites.{index}."
+            site["prefix"] = prefix
+            site["errors"] = {
+                key.removeprefix(prefix): values
                 for key, values in errors.items()
-                if key.startswith(f"sites.{index}.")
-                for message in values
-            ]
-        sites = [*sites, {"country": application.tenant.code, "energy_mix": {}}]
+                if key.startswith(prefix)
+            }
+        if not sites or "add_site" in request.POST:
+            sites = [*sites, {**_blank_site(), "prefix": f"sites.{len(sites)}.", "errors": {}}]
+    step_label = dict(STEPS)[step]
     return render(
         request,
         f"partnerships/steps/{step}.html",
         {
             "application": application,
             "step": step,
+            "step_label": step_label,
             "steps": STEPS,
             "errors": errors,
+            "error_summary": ui_errors.summary(errors, _step_field_ref),
             "sites": sites,
-            "sources": list(emissions.emission_factors()),
+            "sources": [
+                (source, emissions.source_label(source)) for source in emissions.emission_factors()
+            ],
             "sectors": Sector.choices,
             "security": [
                 (name, label, getattr(application, name))
@@ -262,6 +359,10 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
             ],
             "posted": request.POST if request.method == "POST" else None,
             "completeness": services.completeness(application),
+            "amount_example": formats.number(1000000),
+            "checked_sectors": request.POST.getlist("sectors")
+            if request.method == "POST"
+            else application.sectors,
         },
     )
 
@@ -311,15 +412,30 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_POST
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Withdraw, after a confirmation step (it cannot be undone)."""
     application = selectors.application_for(request.user, pk)
     workflow.require_may_act(application, request.user)
+    rationale = request.POST.get("rationale", "")
+    if request.POST.get("confirmed") != "1":
+        return render(
+            request,
+            "partnerships/confirm_decision.html",
+            {
+                "application": application,
+                "action": workflow.ACTIONS["withdraw"],
+                "form": {"rationale": rationale, "conditions": []},
+                "post_url": reverse("application-withdraw", args=[pk]),
+                "back_url": reverse("application-detail", args=[pk]),
+                "version": request.POST.get("version", ""),
+            },
+        )
     try:
         workflow.application_transition(
             application=application,
             actor=request.user,
             action="withdraw",
             version=int(request.POST.get("version", "0")),
-            rationale=request.POST.get("rationale", ""),
+            rationale=rationale,
         )
     except (ConflictError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -328,12 +444,18 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
     return redirect("application-detail", pk=pk)
 
 
-@login_required
-@require_safe
-def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    application = selectors.application_for(request.user, pk)
+def _render_detail(
+    request: HttpRequest,
+    application: CountryApplication,
+    *,
+    reply_text: str = "",
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     access = access_for(request.user)
     internal = access.reads_all_tenants()
+    is_official = _is_official(request.user, application)
+    errors = errors or {}
     return render(
         request,
         "partnerships/application_detail.html",
@@ -341,10 +463,11 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "application": application,
             "public_state": workflow.public_state(application.state),
             "internal": internal,
-            "is_official": _is_official(request.user, application),
+            "is_official": is_official,
             "editable": application.state in workflow.EDITABLE_STATES,
             "can_withdraw": application.state not in workflow.FINAL_STATES,
             "decisions": application.decisions.select_related("actor"),
+            "replies": application.info_replies.prefetch_related("attachments"),
             "attachments": application.attachments.all(),
             "obligations": application.obligations.prefetch_related("evidence"),
             "sites": application.sites.all(),
@@ -352,8 +475,55 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_mark_met": access.has_programme_role(
                 Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER
             ),
+            "can_reply": is_official and application.state == State.INFO_REQUESTED,
+            "reply_text": reply_text,
+            "errors": errors,
+            "error_summary": ui_errors.summary(
+                errors,
+                lambda key: (
+                    ("reply-text", _("Your answer"))
+                    if key == "text"
+                    else ("reply-files", _("Files"))
+                ),
+            ),
         },
+        status=status,
     )
+
+
+@login_required
+@require_safe
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    application = selectors.application_for(request.user, pk)
+    return _render_detail(request, application)
+
+
+@login_required
+@require_POST
+def application_reply(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The country's answer to an information request (text and files)."""
+    application = selectors.application_for(request.user, pk)
+    services.require_official(request.user, application.tenant_id)
+    text = request.POST.get("text", "")
+    try:
+        services.info_reply_add(
+            application=application,
+            actor=request.user,
+            text=text,
+            uploads=request.FILES.getlist("files")[:10],
+        )
+    except ValidationError as exc:
+        errors = _validation_errors(exc)
+        errors = {("text" if k == "text" else "files"): v for k, v in errors.items()}
+        return _render_detail(request, application, reply_text=text, errors=errors, status=400)
+    except ConflictError as exc:
+        messages.error(request, str(exc))
+        return redirect("application-detail", pk=pk)
+    messages.success(
+        request,
+        _("Your answer was sent to the programme. Submit the application again when it is ready."),
+    )
+    return redirect("application-detail", pk=pk)
 
 
 @login_required
@@ -544,11 +714,60 @@ def approver_board(request: HttpRequest) -> HttpResponse:
     return render(request, "partnerships/approver_board.html", {"items": items[:200]})
 
 
-@login_required
-@require_safe
-def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_programme(request.user)
-    application = selectors.application_for(request.user, pk)
+#: Decision-form field -> (id of its input, label); for the error summary's links.
+DECISION_FIELDS = {
+    "action": ("decide-h", gettext_lazy("Action")),
+    "rationale": ("rationale", gettext_lazy("Rationale")),
+    "message_to_country": ("message", gettext_lazy("Message to the country")),
+    "risk_level": ("risk", gettext_lazy("Risk level")),
+    "conditions": ("cond-1", gettext_lazy("Conditions of concurrence")),
+}
+
+
+def _decision_field_ref(key: str) -> tuple[str, str]:
+    field_id, label = DECISION_FIELDS.get(key, ("decide-h", ""))
+    return field_id, str(label)
+
+
+def _decision_form(post: Any) -> dict[str, Any]:
+    """What the reviewer typed, as the form shows it again (nothing is dropped on error)."""
+    texts = post.getlist("condition_text")
+    dues = post.getlist("condition_due")
+    rows = [(t, d) for t, d in zip(texts, dues, strict=False)]
+    rows += [("", "")] * max(0, 2 - len(rows))
+    return {
+        "action": post.get("action", ""),
+        "rationale": post.get("rationale", ""),
+        "message_to_country": post.get("message_to_country", ""),
+        "risk_level": post.get("risk_level", ""),
+        "conditions": [{"n": i + 1, "text": t, "due": d} for i, (t, d) in enumerate(rows)],
+    }
+
+
+def _conditions(form: dict[str, Any]) -> list[workflow.ConditionInput]:
+    """Raises ValidationError (``conditions``) when a filled row has no valid due date."""
+    conditions = []
+    for row in form["conditions"]:
+        text, due = row["text"].strip(), row["due"].strip()
+        if not text and not due:
+            continue
+        try:
+            conditions.append(workflow.ConditionInput(text, dt.date.fromisoformat(due)))
+        except ValueError:
+            raise ValidationError(
+                {"conditions": [_("Give each condition a due date (YYYY-MM-DD).")]}
+            ) from None
+    return conditions
+
+
+def _render_review(
+    request: HttpRequest,
+    application: CountryApplication,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     access = access_for(request.user)
     role = workflow.STATE_ROLE.get(State(application.state))
     User = get_user_model()
@@ -560,61 +779,110 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if role
         else User.objects.none()
     )
+    errors = errors or {}
+    actions = workflow.available_actions(application, request.user)
+
+    def field_ref(key: str) -> tuple[str, str]:
+        if key == "action" and actions:
+            return f"action-{actions[0].name}", str(DECISION_FIELDS["action"][1])
+        return _decision_field_ref(key)
+
     return render(
         request,
         "partnerships/review_detail.html",
         {
             "application": application,
-            "actions": workflow.available_actions(application, request.user),
-            "risk_levels": workflow.RISK_LEVELS,
+            "actions": actions,
+            "risk_levels": [(r, workflow.RISK_LABELS[r]) for r in workflow.RISK_LEVELS],
             "decisions": application.decisions.select_related("actor"),
+            "replies": application.info_replies.prefetch_related("attachments"),
             "attachments": application.attachments.all(),
             "obligations": application.obligations.prefetch_related("evidence"),
             "sites": application.sites.all(),
             "findings": application.screening_summary or [],
             "can_assign": bool(role and access.has_programme_role(role)),
             "colleagues": colleagues,
-            "errors": {},
+            "form": form or _decision_form(request.POST if request.method == "POST" else {}),
+            "errors": errors,
+            "error_summary": ui_errors.summary(errors, field_ref),
         },
+        status=status,
     )
+
+
+@login_required
+@require_safe
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_programme(request.user)
+    application = selectors.application_for(request.user, pk)
+    return _render_review(request, application, form=_decision_form(QueryDict()))
 
 
 @login_required
 @require_POST
 def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Record a decision. Errors re-render the form with everything typed; an action that
+    cannot be undone (approve, reject, non-concur) first shows a confirmation step."""
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
     workflow.require_may_act(application, request.user)
-    conditions = []
-    for text, due in zip(
-        request.POST.getlist("condition_text"), request.POST.getlist("condition_due"), strict=False
-    ):
-        if not text.strip() and not due.strip():
-            continue
-        try:
-            conditions.append(workflow.ConditionInput(text, dt.date.fromisoformat(due)))
-        except ValueError:
-            messages.error(request, _("Give each condition a due date (YYYY-MM-DD)."))
-            return redirect("review-detail", pk=pk)
+    form = _decision_form(request.POST)
+    try:
+        conditions = _conditions(form)
+        spec = workflow.validate_transition_input(
+            action=form["action"],
+            rationale=form["rationale"],
+            risk_level=form["risk_level"],
+            conditions=conditions,
+        )
+    except ValidationError as exc:
+        return _render_review(
+            request, application, form=form, errors=_validation_errors(exc), status=400
+        )
+    if "edit" in request.POST:
+        return _render_review(request, application, form=form)
+    if spec.name in workflow.IRREVERSIBLE_ACTIONS and request.POST.get("confirmed") != "1":
+        return render(
+            request,
+            "partnerships/confirm_decision.html",
+            {
+                "application": application,
+                "action": spec,
+                "form": form,
+                "conditions": conditions,
+                "risk_label": workflow.RISK_LABELS.get(form["risk_level"], ""),
+                "post_url": reverse("review-act", args=[pk]),
+                "version": request.POST.get("version", ""),
+            },
+        )
     try:
         workflow.application_transition(
             application=application,
             actor=request.user,
-            action=request.POST.get("action", ""),
+            action=spec.name,
             version=int(request.POST.get("version", "0") or 0),
-            rationale=request.POST.get("rationale", ""),
-            risk_level=request.POST.get("risk_level", ""),
-            message_to_country=request.POST.get("message_to_country", ""),
+            rationale=form["rationale"],
+            risk_level=form["risk_level"],
+            message_to_country=form["message_to_country"],
             conditions=conditions,
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        return _render_review(
+            request, application, form=form, errors=_validation_errors(exc), status=400
+        )
     except ConflictError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Decision recorded."))
-        return redirect("review")
-    return redirect("review-detail", pk=pk)
+        application.refresh_from_db()
+        return _render_review(
+            request, application, form=form, errors={"detail": [str(exc)]}, status=409
+        )
+    messages.success(request, _("Decision recorded."))
+    return redirect("review")
+
+
+def _validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {key: [str(m) for m in value] for key, value in exc.message_dict.items()}
+    return {"detail": [str(m) for m in exc.messages]}
 
 
 @login_required

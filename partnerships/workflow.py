@@ -59,6 +59,7 @@ STATE_ROLE = {
     State.FINAL_REVIEW: Role.APPROVER,
 }
 RISK_LEVELS = ("low", "medium", "high", "critical")
+RISK_LABELS = {"low": _("Low"), "medium": _("Medium"), "high": _("High"), "critical": _("Critical")}
 APPROVABLE_RISK_LEVELS = ("low", "medium", "high")
 TENANT = "tenant"  # pseudo-role: an official or country_admin of the application's country
 
@@ -187,6 +188,8 @@ ACTIONS: dict[str, Action] = {
     )
 }
 APPROVING_ACTIONS = frozenset(name for name, a in ACTIONS.items() if a.approving)
+#: Actions that end the application's life: pages ask for a confirmation step first.
+IRREVERSIBLE_ACTIONS = frozenset({"approve", "reject", "non_concur", "withdraw"})
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -313,6 +316,20 @@ def _validate_input(
             )
     if errors:
         raise ValidationError(errors)
+
+
+def validate_transition_input(
+    *, action: str, rationale: str, risk_level: str, conditions: list[ConditionInput]
+) -> Action:
+    """The input checks of ``application_transition`` alone (no state, role or lock), so a
+    page can report them before it asks for a confirmation. Returns the action; raises
+    ``ValidationError`` keyed by field (``action``, ``rationale``, ``risk_level``,
+    ``conditions``)."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise ValidationError({"action": [str(_("Choose an action."))]})
+    _validate_input(spec, rationale=rationale, risk_level=risk_level, conditions=conditions)
+    return spec
 
 
 def _stage_due(state: str, now: dt.datetime) -> dt.datetime | None:

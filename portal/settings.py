@@ -105,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
+            # num/money/day/moment/country filters and the error tags on every page.
+            "builtins": ["portal.ui.tags"],
         },
     }
 ]

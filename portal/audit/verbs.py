@@ -20,6 +20,7 @@ class Verb(models.TextChoices):
     APPLICATION_UPDATED = "application.updated"
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_WITHDRAWN = "application.withdrawn"
+    APPLICATION_INFO_REPLIED = "application.info_replied"
     ATTACHMENT_ADDED = "attachment.added"
     ATTACHMENT_DOWNLOADED = "attachment.downloaded"
     WORKFLOW_CLEAR_HOLD = "workflow.clear_hold"

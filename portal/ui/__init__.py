@@ -1,0 +1,1 @@
+"""Presentation shared by every page: one Babel formatter, form-error presentation, template tags."""
