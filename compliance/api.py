@@ -16,6 +16,7 @@ from compliance.models import ScreeningResult, Territory, TerritoryListVersion
 from compliance.services import screening_request
 from compliance.territories import current_list_version
 from partnerships.models import CountryApplication
+from portal import parse
 from portal.api.pagination import CursorPagination
 from portal.api.viewsets import TenantScopedViewSet
 from portal.tenancy.access import access_for
@@ -51,9 +52,9 @@ class ByCode(CursorPagination):
 
 def territories_of(request: Request) -> QuerySet:
     """Territories of ``?version=N``, else of the current list version (none if none loaded)."""
-    number = request.query_params.get("version")
-    if number and number.isdigit():
-        return Territory.objects.filter(version__number=int(number))
+    number = parse.lenient_integer(request.query_params.get("version"))
+    if number is not None:
+        return Territory.objects.filter(version__number=number)
     current = current_list_version()
     return Territory.objects.filter(version=current) if current else Territory.objects.none()
 

@@ -11,13 +11,14 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from partnerships import serializers as s
 from partnerships import services, workflow
 from partnerships.models import Attachment, CountryApplication, Obligation, State
+from portal.api.parsers import StrictJSONParser
 from portal.api.viewsets import TenantScopedViewSet
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
@@ -52,7 +53,7 @@ class ApplicationViewSet(
     queryset = CountryApplication.objects.select_related("tenant").prefetch_related("sites")
     serializer_class = s.ApplicationSerializer
     filterset_class = ApplicationFilter
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "internal": is_internal(self.request)}

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 import pycountry
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST, require_safe
 from partnerships import commitments
 from partnerships.commitments import PAYMENT_ROLES, CommitmentData, TrancheInput, format_money
 from partnerships.models import CoInvestmentCommitment, CountryApplication, FxRate, Partnership
+from portal import parse
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Tenant
@@ -44,13 +45,11 @@ Vehicle = CoInvestmentCommitment.Vehicle
 
 def _filters(request: HttpRequest) -> dict[str, str]:
     """The list filters from the query string; unknown values are ignored, not trusted."""
-    country = (request.GET.get("country") or "").strip().upper()[:2]
-    vehicle = request.GET.get("vehicle") or ""
-    status = request.GET.get("status") or ""
+    country = parse.lenient_text(request.GET.get("country"), max_length=2).upper()
     return {
-        "country": country if country.isalpha() else "",
-        "vehicle": vehicle if vehicle in Vehicle.values else "",
-        "status": status if status in Status.values else "",
+        "country": country if country.isascii() and country.isalpha() else "",
+        "vehicle": parse.choice(request.GET.get("vehicle"), Vehicle.values),
+        "status": parse.choice(request.GET.get("status"), Status.values),
     }
 
 
@@ -185,10 +184,10 @@ def commitment_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     filters = _filters(request)
     queryset = commitments.commitments_for(request.user, **filters)
-    before = request.GET.get("before") or ""
+    before = parse.lenient_integer(request.GET.get("before"))
     page_qs = queryset.prefetch_related("tranches")
-    if before.isdigit():
-        page_qs = page_qs.filter(pk__lt=int(before))
+    if before is not None:
+        page_qs = page_qs.filter(pk__lt=before)
     rows = [_decorate(c) for c in page_qs[: PAGE_SIZE + 1]]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -283,7 +282,7 @@ def _parse(
     """Form fields → service data, field errors, and what was typed (to show it again)."""
     errors: dict[str, list[str]] = {}
     posted: dict[str, Any] = {
-        k: (post.get(k) or "").strip()
+        k: parse.lenient_text(post.get(k))
         for k in (
             "tenant",
             "vehicle",
@@ -296,27 +295,31 @@ def _parse(
     }
     data: dict[str, Any] = {"vehicle": posted["vehicle"], "currency": posted["currency"].upper()}
     try:
-        data["amount"] = Decimal(posted["amount"])
-    except InvalidOperation:
+        data["amount"] = parse.decimal(posted["amount"], max_digits=20, decimal_places=3)
+    except parse.ParseError:
         errors["amount"] = [
             _("Give the amount in digits with a point for decimals, e.g. 1000000.50.")
         ]
     try:
-        data["commitment_date"] = dt.date.fromisoformat(posted["commitment_date"])
-    except ValueError:
+        data["commitment_date"] = parse.iso_date(posted["commitment_date"])
+    except parse.ParseError:
         errors["commitment_date"] = [_("Give the date as YYYY-MM-DD.")]
-    data["application"] = int(posted["application"]) if posted["application"].isdigit() else None
+    data["application"] = parse.lenient_integer(posted["application"], minimum=1)
     tranches, rows = [], []
     for number, (due, amount) in enumerate(
         zip(post.getlist("tranche_due_date"), post.getlist("tranche_amount"), strict=False), start=1
     ):
-        due, amount = due.strip(), amount.strip()
+        due, amount = parse.lenient_text(due), parse.lenient_text(amount)
         rows.append({"due_date": due, "amount": amount})
         if not due and not amount:
             continue  # an empty row of the editor
         try:
-            tranches.append(TrancheInput(dt.date.fromisoformat(due), Decimal(amount)))
-        except (ValueError, InvalidOperation):
+            tranches.append(
+                TrancheInput(
+                    parse.iso_date(due), parse.decimal(amount, max_digits=20, decimal_places=3)
+                )
+            )
+        except parse.ParseError:
             errors.setdefault("tranches", []).append(
                 _("Tranche %(n)s: give a date (YYYY-MM-DD) and an amount in digits.")
                 % {"n": number}
@@ -423,7 +426,7 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.method == "POST":
         data, errors, posted = _parse(request.POST, need_tenant=False)
-        version = int(posted["version"]) if str(posted["version"]).isdigit() else None
+        version = parse.lenient_integer(posted["version"], minimum=1)
         if not errors:
             try:
                 commitments.commitment_update(
@@ -491,12 +494,11 @@ def commitment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     }.get(action)
     if service is None:
         raise Http404
-    version = request.POST.get("version", "")
     try:
         service(
             commitment=commitment,
             actor=request.user,
-            version=int(version) if version.isdigit() else None,
+            version=parse.lenient_integer(request.POST.get("version"), minimum=1),
         )
     except (ConflictError, ValidationError) as exc:
         messages.error(
@@ -521,8 +523,10 @@ def tranche_pay(request: HttpRequest, pk: int, tranche_id: int) -> HttpResponse:
             commitment=commitment,
             tranche_id=tranche.pk,
             actor=request.user,
-            payment_reference=request.POST.get("payment_reference", ""),
+            payment_reference=parse.text(request.POST.get("payment_reference"), max_length=100),
         )
+    except parse.ParseError as exc:
+        messages.error(request, str(exc))
     except (ConflictError, ValidationError) as exc:
         messages.error(
             request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)

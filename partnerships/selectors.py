@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from partnerships.models import CountryApplication, State
 from partnerships.workflow import STATE_ROLE
+from portal import parse
 from portal.tenancy.access import access_for
 
 
@@ -61,34 +63,59 @@ def review_queue(
 QUEUE_PAGE = 50
 
 
+@dataclass(frozen=True)
+class QueueCursor:
+    """The position after which a queue page starts: the last row's due time and id.
+
+    Written into links as ``<due ISO time or "none">|<id>``; ``parse`` validates a client's
+    copy before it reaches the query (a malformed one starts from the first page).
+    """
+
+    due: dt.datetime | None
+    last_id: int
+
+    def __str__(self) -> str:
+        return f"{self.due.isoformat() if self.due else 'none'}|{self.last_id}"
+
+    @classmethod
+    def parse(cls, value: Any) -> QueueCursor | None:
+        text = parse.lenient_text(value, max_length=80)
+        due_text, _bar, id_text = text.partition("|")
+        last_id = parse.lenient_integer(id_text)
+        if last_id is None:
+            return None
+        if due_text == "none":
+            return cls(None, last_id)
+        try:
+            due = dt.datetime.fromisoformat(due_text) if due_text.isascii() else None
+        except ValueError:
+            return None
+        if due is None or timezone.is_naive(due):
+            return None
+        return cls(due, last_id)
+
+
 def queue_page(
-    queryset: QuerySet[CountryApplication], after: str = ""
+    queryset: QuerySet[CountryApplication], after: QueueCursor | None = None
 ) -> tuple[list[CountryApplication], str]:
     """One keyset page of a queue ordered by (due date, id); returns it and the next cursor.
 
-    The cursor is ``<due ISO time or "none">|<id>``: constant cost however deep the page.
+    Constant cost however deep the page.
     """
-    if after:
-        due_text, _, id_text = after.partition("|")
-        try:
-            last_id = int(id_text)
-            due = None if due_text == "none" else dt.datetime.fromisoformat(due_text)
-        except ValueError:
-            due, last_id = None, 0
-        if due is None:
-            queryset = queryset.filter(stage_due_at__isnull=True, id__gt=last_id)
+    if after is not None:
+        if after.due is None:
+            queryset = queryset.filter(stage_due_at__isnull=True, id__gt=after.last_id)
         else:
             queryset = queryset.filter(
-                Q(stage_due_at__gt=due)
-                | Q(stage_due_at=due, id__gt=last_id)
+                Q(stage_due_at__gt=after.due)
+                | Q(stage_due_at=after.due, id__gt=after.last_id)
                 | Q(stage_due_at__isnull=True)
             )
     rows = list(queryset[: QUEUE_PAGE + 1])
     if len(rows) <= QUEUE_PAGE:
         return rows, ""
     last = rows[QUEUE_PAGE - 1]
-    cursor = f"{last.stage_due_at.isoformat() if last.stage_due_at else 'none'}|{last.pk}"
-    return rows[:QUEUE_PAGE], cursor
+    return rows[:QUEUE_PAGE], str(QueueCursor(last.stage_due_at, last.pk))
 
 
 def waiting_on_country(user: Any) -> QuerySet[CountryApplication]:

@@ -7,7 +7,7 @@ field rules for UI and API) and calls the same services as the API.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +26,7 @@ from partnerships import emissions, selectors, services, workflow
 from partnerships.api import serve_attachment
 from partnerships.models import Attachment, CountryApplication, Sector, State
 from partnerships.serializers import ApplicationSerializer
+from portal import parse
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.roles import Role
@@ -79,8 +80,9 @@ FIELD_IDS = {
 def _step_field_ref(key: str) -> tuple[str, str]:
     """``sites.1.capacity_mw`` -> (``site-1-capacity_mw``, ``Site 2: Capacity (MW)``)."""
     parts = key.split(".")
-    if parts[0] == "sites" and len(parts) >= 3 and parts[1].isdigit():
-        index, field = int(parts[1]), parts[2]
+    position = parse.lenient_integer(parts[1]) if len(parts) >= 3 else None
+    if parts[0] == "sites" and position is not None:
+        index, field = position, parts[2]
         suffix = (
             f"mix-{next(iter(emissions.emission_factors()))}" if field == "energy_mix" else field
         )
@@ -109,6 +111,17 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat[prefix or "detail"] = [str(errors)]
     return flat
+
+
+def _posted_version(request: HttpRequest) -> int | None:
+    """The version the form was rendered at; None when missing or not a number."""
+    return parse.lenient_integer(request.POST.get("version"), minimum=1)
+
+
+def _changed_since_loaded() -> str:
+    # An unreadable version is a page we cannot match to the application: say what a stale
+    # one would, so the person reloads and tries again.
+    return _("This application changed since you loaded it; reload it and try again.")
 
 
 def _is_official(user: Any, application: CountryApplication) -> bool:
@@ -148,8 +161,10 @@ def application_new(request: HttpRequest) -> HttpResponseBase:
         raise PermissionDenied(_("Only country officials create applications."))
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        title = request.POST.get("title", "").strip()
-        code = request.POST.get("tenant") or (tenants[0] if len(tenants) == 1 else "")
+        title = parse.lenient_text(request.POST.get("title"), max_length=200)
+        code = parse.lenient_text(request.POST.get("tenant"), max_length=2) or (
+            tenants[0] if len(tenants) == 1 else ""
+        )
         if not title:
             errors["title"] = [_("Give the application a title.")]
         else:
@@ -187,8 +202,8 @@ def _form_data(step: str, post: Any, *, tenant_code: str = "") -> dict[str, Any]
         return {"title": post.get("title", "")}
     if step == "sites":
         sites = []
-        count = int(post.get("site_count", "0") or 0)
-        for i in range(min(count, 100)):
+        count = parse.lenient_integer(post.get("site_count"), maximum=100) or 0
+        for i in range(count):
             if post.get(f"site-{i}-delete"):
                 continue
             fields = {
@@ -306,12 +321,12 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
             pass  # "Add another site": show what was typed plus one blank block, save nothing
         elif body.is_valid():
             data = dict(body.validated_data)
+            version = _posted_version(request)
             try:
+                if version is None:
+                    raise ConflictError(_changed_since_loaded())
                 application = services.application_update(
-                    application=application,
-                    actor=request.user,
-                    version=int(request.POST.get("version", "0")),
-                    data=data,
+                    application=application, actor=request.user, version=version, data=data
                 )
             except ConflictError as exc:
                 messages.error(request, str(exc))
@@ -378,13 +393,15 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
             messages.error(
                 request, _("Confirm that the information is accurate before submitting.")
             )
+        elif (version := _posted_version(request)) is None:
+            messages.error(request, _changed_since_loaded())
         else:
             try:
                 workflow.application_transition(
                     application=application,
                     actor=request.user,
                     action="submit",
-                    version=int(request.POST.get("version", "0")),
+                    version=version,
                     completeness_check=services.missing_for_submit,
                 )
             except ValidationError as exc:
@@ -430,13 +447,18 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
             },
         )
     try:
+        version = _posted_version(request)
+        if version is None:
+            raise ConflictError(_changed_since_loaded())
         workflow.application_transition(
             application=application,
             actor=request.user,
             action="withdraw",
-            version=int(request.POST.get("version", "0")),
-            rationale=rationale,
+            version=version,
+            rationale=parse.text(rationale, max_length=20000),
         )
+    except parse.ParseError as exc:
+        messages.error(request, str(exc))
     except (ConflictError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
@@ -506,10 +528,14 @@ def application_reply(request: HttpRequest, pk: int) -> HttpResponseBase:
     services.require_official(request.user, application.tenant_id)
     text = request.POST.get("text", "")
     try:
+        try:
+            answer = parse.text(text, max_length=20000)
+        except parse.ParseError as exc:
+            raise ValidationError({"text": [str(exc)]}) from exc
         services.info_reply_add(
             application=application,
             actor=request.user,
-            text=text,
+            text=answer,
             uploads=request.FILES.getlist("files")[:10],
         )
     except ValidationError as exc:
@@ -606,8 +632,12 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
     obligation = get_object_or_404(application.obligations, pk=obligation_id)
     try:
         services.obligation_mark_met(
-            obligation=obligation, actor=request.user, note=request.POST.get("note", "")
+            obligation=obligation,
+            actor=request.user,
+            note=parse.text(request.POST.get("note"), max_length=2000),
         )
+    except parse.ParseError as exc:
+        messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except ConflictError as exc:
@@ -626,21 +656,25 @@ def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpRes
 @require_safe
 def emission_estimate(request: HttpRequest) -> HttpResponse:
     """htmx: the live CO2 estimate of one site row of the form."""
-    prefix = request.GET.get("prefix", "")
+    prefix = parse.lenient_text(request.GET.get("prefix"), max_length=20)
+    field = request.GET.get
     try:
-        capacity = Decimal(request.GET.get(f"{prefix}-capacity_mw", "") or "0")
+        capacity = parse.decimal(field(f"{prefix}-capacity_mw") or "0", max_digits=13)
         mix = {
-            s: int(v)
+            s: parse.integer(v, maximum=100)
             for s in emissions.emission_factors()
-            if (v := request.GET.get(f"{prefix}-mix-{s}", "").strip()) not in ("", "0")
+            if (v := (field(f"{prefix}-mix-{s}") or "").strip()) not in ("", "0")
         }
-        pue = Decimal(request.GET[f"{prefix}-pue"]) if request.GET.get(f"{prefix}-pue") else None
+        pue_text, utilisation_text = field(f"{prefix}-pue"), field(f"{prefix}-utilisation")
+        pue = parse.decimal(pue_text, max_digits=4, minimum=Decimal(1)) if pue_text else None
         utilisation = (
-            Decimal(request.GET[f"{prefix}-utilisation"])
-            if request.GET.get(f"{prefix}-utilisation")
+            parse.decimal(utilisation_text, max_digits=4, minimum=Decimal(0))
+            if utilisation_text
             else None
         )
-    except (InvalidOperation, ValueError):
+        if (pue is not None and pue > 3) or (utilisation is not None and utilisation > 1):
+            raise parse.ParseError(_("Enter numbers to see the estimate."))
+    except parse.ParseError:
         return render(
             request,
             "partnerships/_estimate.html",
@@ -676,14 +710,16 @@ def _require_programme(user: Any) -> None:
 @require_safe
 def review_queues(request: HttpRequest) -> HttpResponse:
     _require_programme(request.user)
+    tenant = parse.lenient_text(request.GET.get("tenant"), max_length=2).upper()
     filters: dict[str, Any] = {
-        "state": request.GET.get("state", ""),
-        "tenant": request.GET.get("tenant", ""),
+        "state": parse.choice(request.GET.get("state"), workflow.STATE_ROLE),
+        "tenant": tenant if tenant.isascii() and tenant.isalpha() else "",
         "overdue": request.GET.get("overdue") == "1",
         "mine": request.GET.get("mine") == "1",
     }
     queue, next_cursor = selectors.queue_page(
-        selectors.review_queue(request.user, **filters), request.GET.get("after", "")
+        selectors.review_queue(request.user, **filters),
+        selectors.QueueCursor.parse(request.GET.get("after")),
     )
     access = access_for(request.user)
     stages = [
@@ -744,18 +780,38 @@ def _decision_form(post: Any) -> dict[str, Any]:
     }
 
 
+# The decision form's text fields and their limits (as the API's TransitionSerializer).
+DECISION_TEXTS = {"action": 30, "rationale": 20000, "message_to_country": 20000, "risk_level": 10}
+
+
+def _decision_texts(form: dict[str, Any]) -> dict[str, str]:
+    """The typed texts through the strict parser; ValidationError keyed by field (NUL …)."""
+    cleaned, errors = {}, {}
+    for name, limit in DECISION_TEXTS.items():
+        try:
+            cleaned[name] = parse.text(form[name], max_length=limit)
+        except parse.ParseError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def _conditions(form: dict[str, Any]) -> list[workflow.ConditionInput]:
     """Raises ValidationError (``conditions``) when a filled row has no valid due date."""
     conditions = []
     for row in form["conditions"]:
-        text, due = row["text"].strip(), row["due"].strip()
-        if not text and not due:
+        if parse.is_blank(row["text"]) and parse.is_blank(row["due"]):
             continue
         try:
-            conditions.append(workflow.ConditionInput(text, dt.date.fromisoformat(due)))
-        except ValueError:
+            conditions.append(
+                workflow.ConditionInput(
+                    parse.text(row["text"], max_length=2000), parse.iso_date(row["due"])
+                )
+            )
+        except parse.ParseError:
             raise ValidationError(
-                {"conditions": [_("Give each condition a due date (YYYY-MM-DD).")]}
+                {"conditions": [_("Give each condition a text and a due date (YYYY-MM-DD).")]}
             ) from None
     return conditions
 
@@ -829,10 +885,11 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = _decision_form(request.POST)
     try:
         conditions = _conditions(form)
+        texts = _decision_texts(form)
         spec = workflow.validate_transition_input(
-            action=form["action"],
-            rationale=form["rationale"],
-            risk_level=form["risk_level"],
+            action=texts["action"],
+            rationale=texts["rationale"],
+            risk_level=texts["risk_level"],
             conditions=conditions,
         )
     except ValidationError as exc:
@@ -855,15 +912,18 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
                 "version": request.POST.get("version", ""),
             },
         )
+    version = _posted_version(request)
     try:
+        if version is None:
+            raise ConflictError(_changed_since_loaded())
         workflow.application_transition(
             application=application,
             actor=request.user,
             action=spec.name,
-            version=int(request.POST.get("version", "0") or 0),
-            rationale=form["rationale"],
-            risk_level=form["risk_level"],
-            message_to_country=form["message_to_country"],
+            version=version,
+            rationale=texts["rationale"],
+            risk_level=texts["risk_level"],
+            message_to_country=texts["message_to_country"],
             conditions=conditions,
         )
     except ValidationError as exc:
@@ -891,9 +951,13 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
     User = get_user_model()
-    assignee = User.objects.filter(
-        pk=request.POST.get("assignee") or str(request.user.pk), is_active=True
-    ).first()
+    chosen = parse.lenient_integer(request.POST.get("assignee"), minimum=1)
+    if request.POST.get("assignee") and chosen is None:
+        raise Http404
+    assignee_id = chosen if chosen is not None else request.user.pk
+    if assignee_id is None:
+        raise Http404
+    assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
     if assignee is None:
         raise Http404
     try:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from portal import context
+from portal import context, parse
 from portal.tenancy import rls
 
 _PROBES = frozenset({"/healthz", "/readyz"})
@@ -53,3 +57,92 @@ class ActorContextMiddleware:
         rls.apply_scope(scope)
         request._portal_scope = scope  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class ApiErrorMiddleware:
+    """Outermost: an API error is JSON whatever produced it (DESIGN §5c).
+
+    DRF views already answer JSON (portal.api.exceptions). This catches the rest under
+    ``/api/``: Django's own 404 for an unknown path, a CSRF refusal, and the HTML debug page or
+    500 page of an unexpected exception, with ``DEBUG`` on or off. The exception itself is
+    logged by Django with the request id (portal.logging.RequestIdFilter).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            is_api(request)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not getattr(response, "streaming", False)
+        ):
+            replacement = JsonResponse(
+                {
+                    "detail": response.reason_phrase
+                    if response.status_code < 500
+                    else "Internal server error; quote the request id when you report it.",
+                    "request_id": getattr(request, "request_id", ""),
+                },
+                status=response.status_code,
+            )
+            for header in ("X-Request-ID", "Retry-After", "WWW-Authenticate", "Allow"):
+                if header in response:
+                    replacement[header] = response[header]
+            response = replacement
+        return response
+
+
+# A body this far over the limit is not drained: the connection is closed instead.
+_DRAIN_CAP = 64 * 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to a body over the limit, before anything reads it, in a way the client
+    receives: the body is read and discarded first. (Closing a socket that still holds unread
+    data makes the kernel send a TCP reset, and the client then sees "connection reset"
+    instead of the answer.)
+
+    Limits: ``MAX_REQUEST_BYTES`` (``DATA_UPLOAD_MAX_MEMORY_SIZE``) for ordinary bodies, the
+    attachment limit plus form overhead for multipart uploads. A body without a
+    Content-Length (chunked) is bounded where it is read (portal.api.parsers, Django).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    @staticmethod
+    def limit_for(request: HttpRequest) -> int:
+        if request.content_type == "multipart/form-data":
+            return settings.PORTAL_MAX_ATTACHMENT_BYTES + 1024 * 1024
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = parse.lenient_integer(request.META.get("CONTENT_LENGTH"))
+        limit = self.limit_for(request)
+        if length is None or length <= limit:
+            return self.get_response(request)
+        logging.getLogger("portal.request").warning(
+            "Request body too large: %s bytes to %s (limit %s)", length, request.path, limit
+        )
+        if length <= _DRAIN_CAP:
+            stream = request.META.get("wsgi.input")
+            remaining = length
+            while stream is not None and remaining > 0:
+                chunk = stream.read(min(_DRAIN_CHUNK, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+        message = _("The request is too large (at most %(n)s bytes).") % {"n": limit}
+        if is_api(request):
+            return JsonResponse(
+                {"detail": message, "request_id": getattr(request, "request_id", "")}, status=413
+            )
+        return render(request, "413.html", {"message": message}, status=413)

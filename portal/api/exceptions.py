@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -7,8 +8,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
+from portal import context as actor_context
 from portal.errors import ConflictError
+
+logger = logging.getLogger("portal.api")
 
 
 class Conflict(exceptions.APIException):
@@ -23,8 +28,18 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+def internal_error_body() -> dict[str, str]:
+    """What a client gets for a fault of ours: no trace, and the id to quote to support."""
+    return {
+        "detail": "Internal server error; quote the request id when you report it.",
+        "request_id": actor_context.current().request_id,
+    }
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler plus: oversized bodies answer 413, and every error is JSON."""
+    """DRF's handler plus: oversized bodies answer 413, and every error is JSON, including
+    unexpected ones (500 ``{"detail", "request_id"}``, logged with the request id and the
+    traceback), whatever ``DEBUG`` says."""
     from django.core.exceptions import RequestDataTooBig
 
     if isinstance(exc, RequestDataTooBig):
@@ -43,4 +58,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             )
     if isinstance(exc, DjangoPermissionDenied) and not isinstance(exc, exceptions.APIException):
         exc = exceptions.PermissionDenied()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        request = context.get("request")
+        logger.error(
+            "Unhandled API error request_id=%s %s %s",
+            actor_context.current().request_id,
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc_info=exc,
+        )
+        set_rollback()
+        response = Response(internal_error_body(), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return response

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from portal import parse
 from portal.audit.verbs import Verb
 from portal.tenancy.models import Tenant
 
@@ -47,6 +48,12 @@ class CountryField(forms.ModelChoiceField):
 
 def day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def end_of_day(day: dt.date) -> dt.datetime | None:
+    """The first instant after ``day``; None for the calendar's last day (open-ended)."""
+    following = parse.add_days(day, 1)
+    return day_start(following) if following is not None else None
 
 
 class AuditFilterForm(forms.Form):
@@ -92,10 +99,11 @@ class AuditFilterForm(forms.Form):
         since, until = data.get("since"), data.get("until")
         if isinstance(since, dt.date) and not isinstance(since, dt.datetime):
             since = day_start(since)
+        # An end at the calendar's edge (9999-12-31) has no instant after it: open-ended.
         if isinstance(until, dt.date) and not isinstance(until, dt.datetime):
-            until = day_start(until + dt.timedelta(days=1))
+            until = end_of_day(until)
         elif isinstance(until, dt.datetime):
-            until = until + dt.timedelta(microseconds=1)
+            until = parse.shift(until, dt.timedelta(microseconds=1))
         return since, until
 
     def lookups(self) -> dict[str, Any]:

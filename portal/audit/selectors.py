@@ -135,18 +135,19 @@ def replay(changes_in_order: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def object_state_as_of(
-    *, user: Any, object_type: str, object_id: str, moment: datetime
+    *, user: Any, object_type: str, object_id: str, moment: datetime | None
 ) -> ReplayedState:
-    """The object's fields as its events describe them at ``moment`` (exclusive bound).
+    """The object's fields as its events describe them at ``moment`` (exclusive bound; None:
+    no bound, every event).
 
     Generic on purpose: it knows no model, only the ``changes`` its services recorded, so it
     works for any object and for objects since deleted or changed beyond recognition.
     """
+    queryset = object_events(user=user, object_type=object_type, object_id=object_id)
+    if moment is not None:
+        queryset = queryset.filter(occurred_at__lt=moment)
     events = list(
-        object_events(user=user, object_type=object_type, object_id=object_id)
-        .filter(occurred_at__lt=moment)
-        .order_by("id")
-        .only("id", "occurred_at", "verb", "actor_username", "changes")
+        queryset.order_by("id").only("id", "occurred_at", "verb", "actor_username", "changes")
     )
     return ReplayedState(
         fields=replay([e.changes for e in events]),

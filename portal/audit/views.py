@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from portal.audit.forms import FILTER_PARAMS, AuditFilterForm, DateOrDateTimeField, day_start
+from portal import parse
+from portal.audit.forms import FILTER_PARAMS, AuditFilterForm, DateOrDateTimeField, end_of_day
 from portal.audit.selectors import (
     audit_events,
     change_rows,
@@ -46,8 +47,8 @@ def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    """A keyset position; anything but plain digits (``²``, ``-1``, ``1e3``) is ignored."""
+    return parse.lenient_integer(request.GET.get(name))
 
 
 def _with_diffs(events: list[Any]) -> list[tuple[Any, list[Any]]]:
@@ -80,6 +81,10 @@ def explorer(request: HttpRequest) -> HttpResponse:
 @auditor_required
 def object_timeline(request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
     """One object's events, oldest first, with diffs; and its state as of a chosen date."""
+    try:  # path segments are client text too: a NUL byte would reach PostgreSQL
+        object_type, object_id = parse.text(object_type), parse.text(object_id)
+    except parse.ParseError as exc:
+        raise Http404 from exc
     events = object_events(user=request.user, object_type=object_type, object_id=object_id)
     page = keyset_page(
         queryset=events,
@@ -97,9 +102,8 @@ def object_timeline(request: HttpRequest, object_type: str, object_id: str) -> H
         except ValidationError as exc:
             as_of_error = " ".join(exc.messages)
         else:
-            moment = (
-                as_of if isinstance(as_of, dt.datetime) else day_start(as_of + dt.timedelta(days=1))
-            )
+            # "As of a day" means at the end of it; past the calendar's last day, everything.
+            moment = as_of if isinstance(as_of, dt.datetime) else end_of_day(as_of)
             state = object_state_as_of(
                 user=request.user, object_type=object_type, object_id=object_id, moment=moment
             )
