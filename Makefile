@@ -39,6 +39,8 @@ messages: install
 	for lang in ja fr es ar; do $(PY) manage.py makemessages --locale $$lang --ignore '.venv/*' --ignore '.data/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete; done
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench.run
 
 clean:

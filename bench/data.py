@@ -11,12 +11,23 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from partnerships import workflow
-from partnerships.models import CountryApplication, Decision, Site, State
+from partnerships.models import (
+    CoInvestmentCommitment,
+    CountryApplication,
+    Decision,
+    Site,
+    State,
+    Tranche,
+)
 from partnerships.services import application_create, missing_for_submit
 from portal.audit.models import AuditEvent
 from portal.audit.record import record_events
@@ -24,7 +35,7 @@ from portal.audit.verbs import Verb
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 
 FULL_APPLICATIONS = 100_000
-FULL_EVENTS = 1_000_000
+EVENTS_PER_APPLICATION = 10
 COUNTRIES = 60
 PROGRAMME = [
     "reviewer",
@@ -76,8 +87,9 @@ def bench_users() -> dict[str, Any]:
     return users
 
 
-def generate(scale: float) -> dict[str, Any]:
-    """Create what is missing of the data set; returns counts and seconds taken."""
+def generate(applications: int) -> dict[str, Any]:
+    """Grow the data set to ``applications`` applications (and ten audit events and a tenth
+    of a commitment per application); returns the counts and the seconds taken."""
     started = time.perf_counter()
     from compliance.models import TerritoryListVersion
 
@@ -89,18 +101,22 @@ def generate(scale: float) -> dict[str, Any]:
         call_command("load_fx_rates", verbosity=0)
     tenants = _tenants()
     users = bench_users()
-    target_apps = int(FULL_APPLICATIONS * scale)
+    target_apps = applications
     have = CountryApplication.objects.count()
     if have < target_apps:
         _applications(tenants, users["official"], target_apps - have, start=have)
-    target_events = int(FULL_EVENTS * scale)
+    target_events = applications * EVENTS_PER_APPLICATION
     have_events = AuditEvent.objects.count()
     if have_events < target_events:
         record_events(events=_events(tenants, target_events - have_events), batch_size=5000)
+    have_commitments = CoInvestmentCommitment.objects.count()
+    if have_commitments < applications // 10:
+        _commitments(tenants, users["official"], applications // 10 - have_commitments)
     return {
         "applications": CountryApplication.objects.count(),
         "countries": len(tenants),
         "audit_events": AuditEvent.objects.count(),
+        "commitments": CoInvestmentCommitment.objects.count(),
         "generation_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -172,6 +188,42 @@ def _applications(tenants: list[Tenant], creator: Any, count: int, start: int) -
         )
 
 
+def _commitments(tenants: list[Tenant], creator: Any, count: int) -> None:
+    today = timezone.localdate()
+    vehicles = [v for v, _ in CoInvestmentCommitment.Vehicle.choices]
+    batch = 5000
+    for offset in range(0, count, batch):
+        rows = [
+            CoInvestmentCommitment(
+                tenant=tenants[i % len(tenants)],
+                vehicle=vehicles[i % len(vehicles)],
+                amount=Decimal("2000000.000"),
+                currency="USD",
+                commitment_date=today,
+                fx_rate=Decimal(1),
+                fx_rate_date=today,
+                usd_amount=Decimal("2000000.00"),
+                status="confirmed" if i % 3 else "proposed",
+                created_by=creator,
+            )
+            for i in range(offset, min(offset + batch, count))
+        ]
+        with transaction.atomic():  # the tranche-sum check is deferred to the commit
+            created = CoInvestmentCommitment.objects.bulk_create(rows)
+            Tranche.objects.bulk_create(
+                [
+                    Tranche(
+                        commitment=c,
+                        due_date=today + dt.timedelta(days=180 * k),
+                        amount=Decimal("1000000.000"),
+                        status="paid" if k == 0 and c.status == "confirmed" else "scheduled",
+                    )
+                    for c in created
+                    for k in (0, 1)
+                ]
+            )
+
+
 def _events(tenants: list[Tenant], count: int) -> Iterator[dict[str, Any]]:
     ids = list(CountryApplication.objects.values_list("id", "tenant_id")[:200_000])
     by_id = {t.id: t for t in tenants}
@@ -210,14 +262,16 @@ def sample_ids() -> dict[str, Any]:
     return {"technical_review": review, "deep_event_id": deep}
 
 
-def fresh_technical_review(count: int, users: dict[str, Any]) -> list[tuple[int, int]]:
-    """Applications waiting in technical review for the transition benchmark."""
-    tenant = users["official_tenant"]
+def fresh_technical_review(
+    count: int, users: dict[str, Any], tenant: Tenant | None = None
+) -> list[tuple[int, int]]:
+    """Applications waiting in technical review for the transition benchmark: (id, version)."""
+    tenant = tenant or users["official_tenant"]
     now = timezone.now()
     rows = [
         CountryApplication(
             tenant=tenant,
-            reference=f"{tenant.code}-T{int(time.time() * 1000) % 10**9:09d}{i:04d}",
+            reference=f"{tenant.code}-T{time.time_ns() // 1000 % 10**10:010d}{i:05d}",
             title=f"Transition {i}",
             state=State.TECHNICAL_REVIEW,
             created_by=users["official"],
@@ -283,3 +337,28 @@ def wait_screened(ids: list[int], timeout: float) -> int:
             return 0
         time.sleep(0.2)
     return CountryApplication.objects.filter(pk__in=ids, state=State.SCREENING).count()
+
+
+def writer_tenants(count: int) -> list[Tenant]:
+    """``count`` countries, none of them one a bench user belongs to (conflict of interest)."""
+    return list(Tenant.objects.exclude(memberships__isnull=False).order_by("code")[:count])
+
+
+def api_token(user: Any) -> str:
+    """A token for the ``Authorization`` header, from whichever token store the portal uses."""
+    if apps.is_installed("knox"):
+        from knox.models import AuthToken
+
+        _, token = AuthToken.objects.create(user)
+        return f"Token {token}"
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    return f"Token {token.key}"
+
+
+def session_cookie(user: Any) -> str:
+    """A signed-in session for the ``Cookie`` header (the second factor is off in bench)."""
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"

@@ -1,22 +1,33 @@
-"""``make bench``: the portal's performance on a generated data set (DESIGN §8).
+"""``make bench``: the portal over real HTTP against baselines measured in the same run.
 
-Every latency is also given as a ratio to a bare DRF endpoint measured in the same run, so
-results compare across machines; nothing here asserts a time. Scale with BENCH_SCALE
-(1 = 100,000 applications over 60 countries and 1,000,000 audit events; 0.01 for a smoke
-run). Results go to bench/results/<timestamp>.json and bench/results/latest.json.
+Two gunicorn servers (2 sync workers each, ``DEBUG`` off) on the bench database, driven one
+at a time by wrk over loopback at fixed concurrency and duration:
+
+- the portal server (``bench.settings``: the production settings and URLconf, plus one no-op
+  endpoint behind the portal's whole request stack);
+- the minimal stack (``bench.minimal_settings``): no middleware, token authentication only,
+  a no-op view, and at the portal's own paths plain DRF views returning the same rows as the
+  same JSON bytes (checked before measuring).
+
+Ratios: ``ratio_same_work`` = portal req/s ÷ the minimal stack's req/s for the same request;
+``ratio_stack`` = portal req/s ÷ the portal's own no-op req/s. Then, in the same run:
+exports in constant memory, concurrent writers, screening by a real Celery worker and audit
+verification. The data set grows through BENCH_SIZES (applications; ten audit events and a
+tenth of a commitment each), and every size is measured, for the growth chart. Nothing here
+asserts a time: the tests assert query counts instead. See bench/README.md.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +37,33 @@ import django
 
 django.setup()
 
+import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench import data  # noqa: E402
+from bench import data, load  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-SCALE = float(os.environ.get("BENCH_SCALE", "1"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+SECONDS = float(os.environ.get("BENCH_SECONDS", "12"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+GROWTH_SECONDS = float(os.environ.get("BENCH_GROWTH_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+PORT = int(os.environ.get("BENCH_PORT", "8106"))
+WRITERS = int(os.environ.get("BENCH_WRITERS", "16"))
+WRITER_TRANSITIONS = int(os.environ.get("BENCH_WRITER_TRANSITIONS", "25"))
+WRITER_WORKERS = int(os.environ.get("BENCH_WRITER_WORKERS", "8"))
+SCREENING = int(os.environ.get("BENCH_SCREENING", "400"))
 
 
-def ensure_database() -> None:
-    """Create portal_bench as the owner and migrate it (kept between runs)."""
+def owner_connect(dbname: str) -> Any:
     import psycopg
-    from psycopg import sql
 
     owner = settings.DATABASE_OWNER
     params = {
@@ -50,9 +71,23 @@ def ensure_database() -> None:
         "password": owner.get("PASSWORD") or None,
         "host": owner["HOST"],
         "port": owner["PORT"],
-        "dbname": owner["NAME"],
+        "dbname": dbname,
     }
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+
+
+def ensure_database() -> None:
+    """Create the bench database as the owner and migrate it (kept between runs, dropped
+    first with BENCH_FRESH=1)."""
+    from psycopg import sql
+
+    with owner_connect(settings.DATABASE_OWNER["NAME"]) as conn:
+        if os.environ.get("BENCH_FRESH") == "1":  # growth from the smallest size up
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(settings.BENCH_DATABASE)
+                )
+            )
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [settings.BENCH_DATABASE]
         ).fetchone()
@@ -66,17 +101,7 @@ def ensure_database() -> None:
 
 def analyze() -> None:
     """Refresh planner statistics after the bulk load, as autovacuum would in production."""
-    import psycopg
-
-    owner = settings.DATABASE_OWNER
-    params = {
-        "user": owner["USER"],
-        "password": owner.get("PASSWORD") or None,
-        "host": owner["HOST"],
-        "port": owner["PORT"],
-        "dbname": settings.BENCH_DATABASE,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+    with owner_connect(settings.BENCH_DATABASE) as conn:
         tables = conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
@@ -84,113 +109,258 @@ def analyze() -> None:
             conn.execute(f'ANALYZE "{table}"')
 
 
-def timed(
-    client: Client, method: str, url: str, n: int, body: Any = None, each: Any = None
-) -> dict[str, float]:
-    """n sequential requests; p50/p95 in ms and requests per second."""
-    samples = []
-    for i in range(n):
-        target = each(i) if each else (url, body)
-        start = time.perf_counter()
-        if method == "GET":
-            response = client.get(target[0])
-        else:
-            response = client.post(target[0], target[1], content_type="application/json")
-        samples.append(time.perf_counter() - start)
-        if response.status_code >= 400:
-            raise RuntimeError(
-                f"{method} {target[0]} answered {response.status_code}: {response.content[:300]!r}"
-            )
-    samples.sort()
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+def endpoints(auth: dict[str, dict[str, str]], ids: dict[str, Any]) -> dict[str, Any]:
+    """name → (paths, headers, whether the minimal stack serves the same work)."""
+    details = ids["technical_review"][:200]
     return {
-        "n": n,
-        "p50_ms": round(statistics.median(samples) * 1000, 2),
-        "p95_ms": round(samples[int(0.95 * (n - 1))] * 1000, 2),
-        "rps": round(n / sum(samples), 1),
+        "noop": (["/bench/noop/"], auth["reviewer_token"], True),
+        "reviewer_queue": (
+            ["/api/v1/applications/?state=technical_review&page_size=50"],
+            auth["reviewer_token"],
+            True,
+        ),
+        "application_detail": (
+            [f"/api/v1/applications/{pk}/" for pk in details],
+            auth["reviewer_token"],
+            True,
+        ),
+        "audit_events_api": (["/api/v1/audit-events/?page_size=50"], auth["auditor_token"], True),
+        "reviewer_queue_page": (
+            ["/review/?state=technical_review"],
+            auth["reviewer_session"],
+            False,
+        ),
+        "application_detail_page": (
+            [f"/review/{pk}/" for pk in details],
+            auth["reviewer_session"],
+            False,
+        ),
+        "audit_explorer_first_page": (["/audit/"], auth["auditor_session"], False),
+        "audit_explorer_deep_page": (
+            [f"/audit/?before={ids['deep_event_id']}"],
+            auth["auditor_session"],
+            False,
+        ),
     }
 
 
-def query_count(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
+def check_same_bytes(
+    portal: load.Server, minimal: load.Server, cases: dict[str, Any]
+) -> dict[str, bool]:
+    """Every path answers 200 on the portal; the same-work ones answer the same bytes on the
+    minimal stack. A baseline that did different work would make its ratio meaningless."""
+    checked = {}
+    for name, (paths, headers, same_work) in cases.items():
+        for path in paths[:5]:
+            status, body = load.get(portal, path, headers)
+            if status != 200:
+                raise RuntimeError(f"portal {path} answered {status}: {body[:300]!r}")
+            if same_work:
+                status, plain = load.get(minimal, path, headers)
+                if status != 200 or plain != body:
+                    raise RuntimeError(
+                        f"{name}: the minimal stack's {path} answered {status} with other bytes:"
+                        f"\n{body[:400]!r}\n{plain[:400]!r}"
+                    )
+        checked[name] = same_work
+    return checked
 
 
-def bench_requests(users: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any]:
-    reviewer, auditor, official = Client(), Client(), Client()
+def _mean(values: list[float]) -> float:
+    return round(statistics.fmean(values), 2)
+
+
+def http_suite(
+    portal: load.Server,
+    minimal: load.Server,
+    cases: dict[str, Any],
+    *,
+    rounds: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """Each endpoint on the portal then its baseline, interleaved, ``rounds`` times."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for name, (paths, headers, same_work) in cases.items():
+            kwargs = {"connections": CONNECTIONS, "threads": THREADS, "seconds": seconds}
+            runs.setdefault(name, []).append(load.wrk(portal, paths, headers, **kwargs))
+            if same_work:
+                runs.setdefault(f"{name}@minimal", []).append(
+                    load.wrk(minimal, paths, headers, **kwargs)
+                )
+    summary: dict[str, Any] = {}
+    for name, results in runs.items():
+        summary[name] = {
+            "rps": _mean([r["rps"] for r in results]),
+            "p50_ms": _mean([r["p50_ms"] for r in results]),
+            "p95_ms": _mean([r["p95_ms"] for r in results]),
+            "p99_ms": _mean([r["p99_ms"] for r in results]),
+            "bytes_per_response": results[0]["bytes_per_response"],
+            "rounds": results,
+        }
+    out: dict[str, Any] = {}
+    noop = summary["noop"]["rps"]
+    for name in cases:
+        entry = summary[name]
+        baseline = summary.get(f"{name}@minimal")
+        if baseline is not None:
+            entry["ratio_same_work"] = round(entry["rps"] / baseline["rps"], 3)
+            entry["minimal_stack"] = baseline
+        entry["ratio_stack"] = round(entry["rps"] / noop, 3)
+        out[name] = entry
+    return out
+
+
+def query_counts(users: dict[str, Any]) -> dict[str, int]:
+    """Queries per request at page sizes 10 and 100 (equal: constant in the page size)."""
+    reviewer, auditor = Client(), Client()
     reviewer.force_login(users["reviewer"])
     auditor.force_login(users["auditor"])
-    official.force_login(users["official"])
-    n = REQUESTS
-    results: dict[str, Any] = {"bare_drf": timed(reviewer, "GET", "/bench/bare/", n)}
-    detail_ids = ids["technical_review"]
-    cases = {
-        "reviewer_queue_api": (
-            reviewer,
-            "/api/v1/applications/?state=technical_review&page_size=50",
-        ),
-        "reviewer_queue_page": (reviewer, "/review/?state=technical_review"),
-        "application_detail_api": (reviewer, None),
-        "application_detail_page": (reviewer, None),
-        "audit_explorer_first_page": (auditor, "/audit/"),
-        "audit_explorer_deep_page": (auditor, f"/audit/?before={ids['deep_event_id']}"),
-        "audit_events_api_first_page": (auditor, "/api/v1/audit-events/?page_size=50"),
+
+    def count(client: Client, url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        return len(ctx.captured_queries)
+
+    return {
+        "applications_api_page_size_10": count(reviewer, "/api/v1/applications/?page_size=10"),
+        "applications_api_page_size_100": count(reviewer, "/api/v1/applications/?page_size=100"),
+        "audit_api_page_size_10": count(auditor, "/api/v1/audit-events/?page_size=10"),
+        "audit_api_page_size_100": count(auditor, "/api/v1/audit-events/?page_size=100"),
+        "review_queue_page": count(reviewer, "/review/"),
+        "audit_explorer_page": count(auditor, "/audit/"),
     }
-    for name, (client, url) in cases.items():
-        if name == "application_detail_api":
-            results[name] = timed(
-                client,
-                "GET",
-                "",
-                n,
-                each=lambda i: (f"/api/v1/applications/{detail_ids[i % len(detail_ids)]}/", None),
-            )
-        elif name == "application_detail_page":
-            results[name] = timed(
-                client,
-                "GET",
-                "",
-                n,
-                each=lambda i: (f"/review/{detail_ids[i % len(detail_ids)]}/", None),
-            )
-        else:
-            results[name] = timed(client, "GET", url, n)
-    movable = data.fresh_technical_review(n, users)
-    results["transition_approve_technical"] = timed(
-        reviewer,
-        "POST",
-        "",
-        len(movable),
-        each=lambda i: (
-            f"/api/v1/applications/{movable[i][0]}/transitions/",
-            json.dumps({"action": "approve_technical", "version": movable[i][1]}),
-        ),
-    )
-    bare = results["bare_drf"]
-    for name, result in results.items():
-        if name != "bare_drf":
-            result["p95_ratio_to_bare"] = round(result["p95_ms"] / bare["p95_ms"], 2)
-            result["rps_ratio_to_bare"] = round(result["rps"] / bare["rps"], 3)
-    results["query_counts"] = {
-        "applications_api_page_size_10": query_count(
-            reviewer, "/api/v1/applications/?page_size=10"
-        ),
-        "applications_api_page_size_100": query_count(
-            reviewer, "/api/v1/applications/?page_size=100"
-        ),
-        "audit_api_page_size_10": query_count(auditor, "/api/v1/audit-events/?page_size=10"),
-        "audit_api_page_size_100": query_count(auditor, "/api/v1/audit-events/?page_size=100"),
-        "review_queue_page": query_count(reviewer, "/review/"),
-        "audit_explorer_page": query_count(auditor, "/audit/"),
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+def _download(server: load.Server, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Stream one export to nowhere while sampling the workers' resident memory."""
+    connection_ = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1800)
+    with load.RssSampler(server.workers()) as rss:
+        start = time.perf_counter()
+        connection_.request("GET", path, headers={"Host": load.HOST, **headers})
+        response = connection_.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}: {response.read(300)!r}")
+        size = lines = 0
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        elapsed = time.perf_counter() - start
+    connection_.close()
+    return {
+        "rows": lines - 1,
+        "mib": round(size / 2**20, 1),
+        "seconds": round(elapsed, 2),
+        "rows_per_second": round((lines - 1) / elapsed),
+        "worker_rss_growth_mib": rss.growth_mib(),
+        "worker_rss_peak_mib": rss.peak_mib(),
     }
-    return results
+
+
+def bench_exports(portal: load.Server, auth: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {
+        "audit_csv": _download(portal, "/api/v1/audit-events/?format=csv", auth["auditor_token"]),
+        "commitments_csv": _download(portal, "/commitments/export.csv", auth["auditor_session"]),
+    }
+
+
+# --- Concurrent writers ----------------------------------------------------------------------
+
+
+def bench_writers(users: dict[str, Any], token: dict[str, str]) -> dict[str, Any]:
+    """WRITERS clients, each taking approve_technical on its own country's applications."""
+    from portal.audit.record import AUDIT_CHAIN_LOCK
+
+    tenants = data.writer_tenants(WRITERS)
+    work = [data.fresh_technical_review(WRITER_TRANSITIONS, users, t) for t in tenants]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    port = PORT + 20
+
+    def client(items: list[tuple[int, int]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine = []
+        for pk, version in items:
+            body = json.dumps({"action": "approve_technical", "version": version})
+            start = time.perf_counter()
+            conn.request(
+                "POST",
+                f"/api/v1/applications/{pk}/transitions/",
+                body=body,
+                headers={"Host": load.HOST, "Content-Type": "application/json", **token},
+            )
+            response = conn.getresponse()
+            payload = response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                with lock:
+                    errors.append(f"{response.status} {payload[:200]!r}")
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    waiting: list[int] = []
+    with load.gunicorn(
+        "writers", settings="bench.settings", port=port, workers=WRITER_WORKERS
+    ) as _server:
+        threads = [threading.Thread(target=client, args=(items,)) for items in work]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        with connection.cursor() as cursor:
+            while any(t.is_alive() for t in threads):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND NOT granted AND objid = %s",
+                    [AUDIT_CHAIN_LOCK & 0xFFFFFFFF],
+                )
+                waiting.append(cursor.fetchone()[0])
+                time.sleep(0.02)
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"writers: {len(errors)} failed, e.g. {errors[:3]}")
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "clients": WRITERS,
+        "countries": len(tenants),
+        "server_workers": WRITER_WORKERS,
+        "transitions": n,
+        "seconds": round(elapsed, 2),
+        "transitions_per_second": round(n / elapsed, 1),
+        "p50_ms": round(latencies[n // 2] * 1000, 1),
+        "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 1),
+        "audit_lock_waiters_mean": round(statistics.fmean(waiting), 2) if waiting else 0,
+        "audit_lock_waiters_max": max(waiting, default=0),
+    }
+
+
+# --- Screening -------------------------------------------------------------------------------
 
 
 def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
-    """Submit applications and time a real Celery worker screening them all."""
-    count = max(20, int(200 * min(SCALE * 10, 1)))
+    """SCREENING submitted applications screened by one real worker of concurrency 2.
+
+    Submitted first (the messages wait in Redis), then the worker starts; the rate is taken
+    from the results' own timestamps (first start to last finish), so the worker's start-up
+    is not counted; the wall time including it is reported too.
+    """
+    from compliance.models import ScreeningResult
+    from partnerships.models import CountryApplication, State
+
+    ids = data.submit_many(SCREENING, users)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    start = time.perf_counter()
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -213,69 +383,133 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(4)  # worker start-up is not what we measure
-        start = time.perf_counter()
-        ids = data.submit_many(count, users)
-        remaining = data.wait_screened(ids, timeout=600)
-        elapsed = time.perf_counter() - start
+        remaining = data.wait_screened(ids, timeout=900)
+        wall = time.perf_counter() - start
     finally:
         worker.terminate()
-        worker.wait(30)
+        worker.wait(60)
+    span = ScreeningResult.objects.filter(application_id__in=ids).aggregate(
+        first=Min("started_at"), last=Max("finished_at")
+    )
+    seconds = (span["last"] - span["first"]).total_seconds()
+    held = CountryApplication.objects.filter(pk__in=ids, state=State.SCREENING_HOLD).count()
     return {
-        "applications": count,
-        "seconds": round(elapsed, 2),
-        "per_second": round(count / elapsed, 1),
-        "left_unscreened": remaining,
+        "applications": len(ids),
         "worker_concurrency": 2,
+        "seconds": round(seconds, 2),
+        "per_second": round(len(ids) / seconds, 1),
+        "wall_seconds_including_worker_start": round(wall, 2),
+        "left_unscreened": remaining,
+        "held": held,
     }
+
+
+# --- Audit verification ----------------------------------------------------------------------
 
 
 def bench_verify() -> dict[str, Any]:
     from portal.audit.verify import verify_chain
 
-    reset_queries()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    start = time.perf_counter()
-    result = verify_chain()
-    elapsed = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    me = psutil.Process()
+    with load.RssSampler([me]) as rss:
+        start = time.perf_counter()
+        result = verify_chain()
+        elapsed = time.perf_counter() - start
     return {
         "ok": result.ok,
         "checked": result.checked,
         "seconds": round(elapsed, 2),
         "events_per_second": round(result.checked / elapsed),
-        "python_peak_mib": round(peak / 2**20, 2),
-        "process_max_rss_growth_mib": round(
-            (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1
-        ),
+        "peak_mib": rss.growth_mib(),
+        "process_rss_peak_mib": rss.peak_mib(),
+    }
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+def credentials(users: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        "reviewer_token": {"Authorization": data.api_token(users["reviewer"])},
+        "auditor_token": {"Authorization": data.api_token(users["auditor"])},
+        "reviewer_session": {"Cookie": data.session_cookie(users["reviewer"])},
+        "auditor_session": {"Cookie": data.session_cookie(users["auditor"])},
+    }
+
+
+def conditions() -> dict[str, Any]:
+    """What the figures were measured under (they mean little without it)."""
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "server": f"gunicorn, {WORKERS} sync workers, DEBUG off, loopback",
+        "load": f"wrk -t{THREADS} -c{CONNECTIONS}",
+        "seconds_per_measure": SECONDS,
+        "rounds": ROUNDS,
+        "growth_seconds_per_measure": GROWTH_SECONDS,
     }
 
 
 def main() -> int:
+    load.ensure_wrk()
     ensure_database()
-    generation = data.generate(SCALE)
-    analyze()
-    users = data.bench_users()
-    ids = data.sample_ids()
-    results = {
+    results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "scale": SCALE,
-        "data": generation,
-        "requests": bench_requests(users, ids),
-        "screening": bench_screening(users),
-        "audit_verify": bench_verify(),
+        "conditions": conditions(),
+        "growth": {},
     }
+    with (
+        load.gunicorn("portal", settings="bench.settings", port=PORT, workers=WORKERS) as portal,
+        load.gunicorn(
+            "minimal", settings="bench.minimal_settings", port=PORT + 10, workers=WORKERS
+        ) as minimal,
+    ):
+        for index, size in enumerate(SIZES):
+            generation = data.generate(size)
+            analyze()
+            users = data.bench_users()
+            auth = credentials(users)
+            cases = endpoints(auth, data.sample_ids())
+            check_same_bytes(portal, minimal, cases)
+            last = index == len(SIZES) - 1
+            print(f"bench: {generation}", flush=True)
+            suite = http_suite(
+                portal,
+                minimal,
+                cases,
+                rounds=ROUNDS if last else 1,
+                seconds=SECONDS if last else GROWTH_SECONDS,
+            )
+            verify = bench_verify()
+            results["growth"][str(size)] = {
+                "data": generation,
+                "http": {
+                    name: {k: v for k, v in entry.items() if k not in {"rounds", "minimal_stack"}}
+                    for name, entry in suite.items()
+                },
+                "audit_verify": verify,
+            }
+            if last:
+                results["data"] = generation
+                results["http"] = suite
+                results["audit_verify"] = verify
+                results["query_counts"] = query_counts(users)
+                results["exports"] = bench_exports(portal, auth)
+    results["writers"] = bench_writers(users, auth["reviewer_token"])
+    results["screening"] = bench_screening(users)
+    results["audit_verify_after_writes"] = bench_verify()
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(results, indent=2)
     (RESULTS / f"{results['when'].replace(':', '')}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
+    try:
+        from bench import chart
+    except ImportError:  # matplotlib is the optional "bench" extra
+        print("bench: matplotlib missing (pip install -e '.[bench]'): no chart", flush=True)
+    else:
+        chart.growth(results, RESULTS / "growth.png")
     print(text)
     return 0
 

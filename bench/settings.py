@@ -1,15 +1,24 @@
-"""Benchmark settings: the portal's, on its own database (``portal_bench``)."""
+"""Benchmark settings of the portal server: the production settings on the bench database.
+
+``make bench`` serves these with gunicorn (2 sync workers, ``DEBUG`` off). Differences from
+production, each because the benchmark would otherwise measure something else:
+``bench.urls`` adds one no-op endpoint behind the portal's whole stack (never in
+``portal.urls``); throttling is off (a load generator is one user sending thousands of
+requests); the second factor is off (sessions and tokens are made by the harness); the
+password hasher is MD5 (the harness creates users, nobody signs in per request).
+"""
+
+import os
 
 from portal.settings import *  # noqa: F403
 from portal.settings import DATABASE_APP, DATABASES
 
-BENCH_DATABASE = "portal_bench"
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "portal_bench")
 DATABASES["default"]["NAME"] = BENCH_DATABASE
 DATABASE_APP["NAME"] = BENCH_DATABASE
 ROOT_URLCONF = "bench.urls"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-# The benchmark logs users in thousands of times; argon2 would measure the hasher.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
@@ -17,5 +26,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Sessions are made with force_login; the second factor is a sign-in step, not per request.
 PORTAL_STAFF_2FA = "off"
+# The harness sends cookies over plain HTTP on loopback.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

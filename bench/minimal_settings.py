@@ -1,0 +1,26 @@
+"""The minimal stack: the baseline server of the benchmark (never a deployment).
+
+The same code, models and database as the portal server, with none of the portal's layers:
+no middleware at all, token authentication only, DRF's own ``IsAuthenticated``, no
+Row-Level Security scope per request (connections keep the ``all`` scope they open with, as
+a task's do). ``bench.minimal_urls`` serves a no-op view and, at the portal's own paths,
+plain DRF views that return the same rows as the same JSON bytes.
+"""
+
+from bench.settings import *  # noqa: F403
+from bench.settings import INSTALLED_APPS, REST_FRAMEWORK
+
+ROOT_URLCONF = "bench.minimal_urls"
+MIDDLEWARE: list[str] = []
+TOKEN_AUTHENTICATION = (
+    "knox.auth.TokenAuthentication"
+    if "knox" in INSTALLED_APPS
+    else "rest_framework.authentication.TokenAuthentication"
+)
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_AUTHENTICATION_CLASSES": [TOKEN_AUTHENTICATION],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+}
