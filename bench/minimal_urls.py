@@ -28,22 +28,26 @@ class Noop(APIView):
         return Response({"ok": True})
 
 
-class _Applications:
-    queryset = CountryApplication.objects.select_related("tenant").prefetch_related("sites")
+APPLICATIONS = CountryApplication.objects.select_related("tenant").prefetch_related("sites")
+
+
+class ApplicationList(generics.ListAPIView):
+    queryset = APPLICATIONS
     serializer_class = ApplicationSerializer
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "internal": True}  # type: ignore[misc]
-
-
-class ApplicationList(_Applications, generics.ListAPIView):
     pagination_class = CursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = ApplicationFilter
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "internal": True}
 
-class ApplicationDetail(_Applications, generics.RetrieveAPIView):
-    pass
+
+class ApplicationDetail(generics.RetrieveAPIView):
+    queryset = APPLICATIONS
+    serializer_class = ApplicationSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "internal": True}
 
 
 class AuditEventList(generics.ListAPIView):

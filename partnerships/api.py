@@ -9,16 +9,18 @@ from django.db.models import Q, QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status
+from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from partnerships import representations, services, workflow
 from partnerships import serializers as s
-from partnerships import services, workflow
 from partnerships.models import Attachment, CountryApplication, Obligation, State
 from portal.api.parsers import StrictJSONParser
+from portal.api.renderers import FastJSONRenderer
 from portal.api.viewsets import TenantScopedViewSet
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
@@ -54,9 +56,26 @@ class ApplicationViewSet(
     serializer_class = s.ApplicationSerializer
     filterset_class = ApplicationFilter
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "internal": is_internal(self.request)}
+
+    # The two hot reads shape rows without the serializer's per-field walk (same JSON, same
+    # queries: partnerships.representations); the serializer still parses every write.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = representations.values_of(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        assert page is not None  # the viewset always paginates
+        return self.get_paginated_response(
+            representations.application_dicts(page, internal=is_internal(request))
+        )
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = representations.values_of(self.filter_queryset(self.get_queryset()))
+        # DRF's get_object_or_404: a malformed id is a 404 too, as in get_object().
+        row: dict[str, Any] = generics.get_object_or_404(queryset, pk=self.kwargs["pk"])  # type: ignore[type-var,assignment]
+        return Response(representations.application_dicts([row], internal=is_internal(request))[0])
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
     def create(self, request: Request) -> Response:
