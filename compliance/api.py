@@ -94,7 +94,7 @@ class ScreeningViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     (compliance officers only; 202).
     """
 
-    queryset = ScreeningResult.objects.select_related("list_version")
+    queryset = ScreeningResult.objects.select_related("list_version", "policy_version")
     filterset_class = None
 
     def application(self) -> CountryApplication:

@@ -23,9 +23,9 @@ from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from compliance.models import ScreeningResult, TerritoryListVersion
-from compliance.screening import concerns, screen
-from compliance.territories import LIST_LOCK, current_list_version
+from compliance.models import ScreeningPolicyVersion, ScreeningResult, TerritoryListVersion
+from compliance.screening import concerns, decision_rationale, policy_of, screen
+from compliance.territories import LIST_LOCK, current_list_version, current_policy_version
 from partnerships import notifications
 from partnerships.models import CountryApplication, Partnership, State
 from partnerships.workflow import (
@@ -49,7 +49,17 @@ RESCREEN_STATES = frozenset(
 
 
 class NoTerritoryList(Exception):
-    """No territory list is loaded: run ``manage.py load_territories``."""
+    """No territory list (or no screening policy) is loaded: run ``manage.py load_territories``."""
+
+
+def _screening_inputs() -> tuple[TerritoryListVersion, ScreeningPolicyVersion]:
+    """The current list and policy versions; ``NoTerritoryList`` while either is missing."""
+    list_version, policy_version = current_list_version(), current_policy_version()
+    if list_version is None or policy_version is None:
+        raise NoTerritoryList(
+            "no territory list or screening policy is loaded; run manage.py load_territories"
+        )
+    return list_version, policy_version
 
 
 def _lock_list_shared() -> None:
@@ -73,16 +83,27 @@ def _test_pause() -> None:
 
 
 def _record_result(
-    *, application: CountryApplication, list_version: TerritoryListVersion, task_id: str
-) -> tuple[ScreeningResult, bool]:
-    """Screen and store the result once per (application version, list version)."""
+    *,
+    application: CountryApplication,
+    list_version: TerritoryListVersion,
+    policy_version: ScreeningPolicyVersion,
+    task_id: str,
+) -> tuple[ScreeningResult, bool, str]:
+    """Screen and store the result once per (application version, list version, policy version).
+
+    Returns the result, whether it was created now, and the rationale a decision taken on
+    its word states (outcome, list version and date, policy version).
+    """
     started = timezone.now()
-    outcome = screen(application=application, list_version=list_version)
+    outcome = screen(
+        application=application, list_version=list_version, policy=policy_of(policy_version)
+    )
     _test_pause()
     result, created = ScreeningResult.objects.get_or_create(
         application=application,
         application_version=application.version,
         list_version=list_version,
+        policy_version=policy_version,
         defaults={
             "outcome": outcome.outcome,
             "findings": outcome.findings,
@@ -90,6 +111,12 @@ def _record_result(
             "started_at": started,
             "finished_at": timezone.now(),
         },
+    )
+    rationale = decision_rationale(
+        outcome=result.outcome,
+        findings=result.findings,
+        list_version=list_version,
+        policy_version=policy_version,
     )
     if created:
         record_event(
@@ -100,17 +127,20 @@ def _record_result(
                 "screening_result": result.pk,
                 "outcome": result.outcome,
                 "list_version": list_version.number,
+                "list_effective_date": list_version.effective_date,
                 "application_version": result.application_version,
                 "policy": outcome.policy,
+                "policy_version": policy_version.number,
+                "policy_checksum": policy_version.checksum,
                 "not_clear": [
                     f"{f['rule']} ({f['subject']})"
                     for f in result.findings
                     if f["outcome"] != "clear"
                 ],
             },
-            reason="; ".join(f["reason"] for f in result.findings if f["outcome"] != "clear"),
+            reason=rationale,
         )
-    return result, created
+    return result, created, rationale
 
 
 def application_screen(*, application_id: int, version: int, task_id: str = "") -> str | None:
@@ -139,11 +169,12 @@ def application_screen(*, application_id: int, version: int, task_id: str = "") 
                 version,
             )
             return None
-        list_version = current_list_version()
-        if list_version is None:
-            raise NoTerritoryList("no territory list is loaded; run manage.py load_territories")
-        result, _ = _record_result(
-            application=application, list_version=list_version, task_id=task_id
+        list_version, policy_version = _screening_inputs()
+        result, _, rationale = _record_result(
+            application=application,
+            list_version=list_version,
+            policy_version=policy_version,
+            task_id=task_id,
         )
         return application_screened(
             application_id=application.pk,
@@ -151,6 +182,7 @@ def application_screen(*, application_id: int, version: int, task_id: str = "") 
             outcome=result.outcome,
             list_version=list_version.number,
             summary=result.findings,
+            rationale=rationale,
         )
 
 
@@ -162,8 +194,8 @@ def application_rescreen(*, application_id: int, list_version_id: int, task_id: 
     """
     with transaction.atomic():
         _lock_list_shared()
-        current = current_list_version()
-        if current is None or current.pk != list_version_id:
+        current, policy_version = current_list_version(), current_policy_version()
+        if current is None or current.pk != list_version_id or policy_version is None:
             return "superseded"  # a newer list's re-screening covers it
         application = (
             CountryApplication.objects.select_for_update(of=("self",))
@@ -173,8 +205,11 @@ def application_rescreen(*, application_id: int, list_version_id: int, task_id: 
         )
         if application is None or application.state not in RESCREEN_STATES:
             return "skipped"
-        result, created = _record_result(
-            application=application, list_version=current, task_id=task_id
+        result, created, rationale = _record_result(
+            application=application,
+            list_version=current,
+            policy_version=policy_version,
+            task_id=task_id,
         )
         if not created:
             return "done"  # recorded with its transition in one transaction: nothing left to do
@@ -185,6 +220,7 @@ def application_rescreen(*, application_id: int, list_version_id: int, task_id: 
             outcome=result.outcome,
             list_version=current.number,
             summary=result.findings,
+            rationale=rationale,
         )
         return "held" if moved else "recorded"
 
@@ -202,8 +238,9 @@ def partnership_recheck(*, application: CountryApplication, result: ScreeningRes
     if result.outcome == "clear" or (result.outcome != "blocked" and not new):
         return "passes"
     reasons = [f["reason"] for f in result.findings if f["outcome"] != "clear"]
+    policy = f", policy v{result.policy_version.number}" if result.policy_version else ""
     reason = (
-        f"Territory list v{result.list_version.number}: screening is {result.outcome}. "
+        f"Territory list v{result.list_version.number}{policy}: screening is {result.outcome}. "
         + " ".join(reasons)
     )[:2000]
     if partnership.flagged and partnership.flag_reason == reason:
@@ -284,14 +321,30 @@ def stuck_in_screening(*, older_than: dt.timedelta, limit: int = 1000) -> list[t
     )
 
 
+def rescreen_owed(*, older_than: dt.timedelta) -> TerritoryListVersion | None:
+    """The current list version if a re-screening is owed to it, loaded before ``older_than``.
+
+    Owed after a second list version or a second policy version (the first of each has
+    nothing screened before it to redo); "loaded" is the later of the two loads.
+    """
+    current, policy = current_list_version(), current_policy_version()
+    if current is None or policy is None:
+        return None
+    triggers = [v.loaded_at for v in (current, policy) if v.number > 1]
+    if not triggers:
+        return None
+    return current if max(triggers) < timezone.now() - older_than else None
+
+
 def not_rescreened(*, list_version: TerritoryListVersion, limit: int = 1000) -> list[int]:
-    """Applications a new list should have re-screened but has no result for (lost tasks)."""
+    """Applications a new list or policy should have re-screened but has no result for (lost tasks)."""
+    policy = current_policy_version()
     return list(
         CountryApplication.objects.filter(state__in=RESCREEN_STATES)
         .filter(
             ~Exists(
                 ScreeningResult.objects.filter(
-                    application=OuterRef("pk"), list_version=list_version
+                    application=OuterRef("pk"), list_version=list_version, policy_version=policy
                 )
             )
         )

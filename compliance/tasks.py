@@ -16,10 +16,8 @@ import redis.exceptions
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
 
 from compliance import services
-from compliance.territories import current_list_version
 from portal.context import actor_context
 
 logger = logging.getLogger(__name__)
@@ -89,8 +87,8 @@ def sweep_screening(self: Any) -> dict[str, int]:
         for application_id, version in stuck:
             screen_application.delay(application_id, version)
         rescreened = 0
-        current = current_list_version()
-        if current is not None and current.number > 1 and current.loaded_at < timezone.now() - age:
+        current = services.rescreen_owed(older_than=age)  # a new list or policy version
+        if current is not None:
             if current.rescreen_started_at is None:
                 rescreen_all.delay(current.pk)
             else:

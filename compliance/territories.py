@@ -1,10 +1,13 @@
 """The versioned territory list: parse and validate the data file, load a new version, diff.
 
-The file format is described in ``compliance/data/SOURCES.md``: ``#`` comment lines (the
-header names every source), then a CSV with the columns in ``COLUMNS``. A new
-``TerritoryListVersion`` is created only when the rows changed (checksum); every load that
-creates one is audited with its diff, resets the screening outcomes recorded on
-applications that are not final and, after commit, fans out the re-screening.
+The file format is described in ``compliance/data/SOURCES.md``: ``#`` comment lines, then a
+CSV with the columns in ``COLUMNS``. Every fact of a row names the id of a source record of
+``SOURCES.md`` (title, public URL, date), read by ``parse_sources_text``. A new
+``TerritoryListVersion`` is created only when the rows or the cited records changed
+(checksum); every load that creates one is audited with its diff, resets the screening
+outcomes recorded on applications that are not final and, after commit, fans out the
+re-screening. The screening policy (``screening_policy.json``) is versioned the same way
+(``screening_policy_load``).
 """
 
 from __future__ import annotations
@@ -15,16 +18,19 @@ import hashlib
 import json
 import logging
 import re
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycountry
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from compliance.models import Territory, TerritoryListVersion
+from compliance.models import ScreeningPolicyVersion, Territory, TerritoryListVersion
+from compliance.screening import POLICY_FILE, PolicyError, parse_policy, policy_source_ids
 from partnerships.models import CountryApplication
 from partnerships.workflow import FINAL_STATES
 from portal.audit.record import record_event
@@ -33,7 +39,21 @@ from portal.audit.verbs import Verb
 logger = logging.getLogger(__name__)
 
 DEFAULT_FILE = Path(settings.BASE_DIR) / "compliance" / "data" / "territories.csv"
-COLUMNS = ["code", "name", "supported", "groups", "comprehensive_sanctions", "notes"]
+SOURCES_FILE = Path(settings.BASE_DIR) / "compliance" / "data" / "SOURCES.md"
+COLUMNS = [
+    "code",
+    "name",
+    "supported",
+    "basis",
+    "groups",
+    "comprehensive_sanctions",
+    "supported_source",
+    "groups_source",
+    "sanctions_source",
+    "notes",
+]
+#: Which provider list decided ``supported``, and the value of ``supported`` it implies.
+BASES = {"current_list": True, "older_list_only": True, "not_listed": False}
 #: EAR Country Group names (15 CFR Part 740, Supp. No. 1); the file may use any of them.
 KNOWN_GROUPS = frozenset(
     ["A:1", "A:2", "A:3", "A:4", "A:5", "A:6", "B", "D:1", "D:2", "D:3", "D:4", "D:5", "E:1", "E:2"]
@@ -41,15 +61,22 @@ KNOWN_GROUPS = frozenset(
 #: Codes that are neither ISO 3166-1 nor ISO 3166-2 but are used in practice.
 USER_ASSIGNED_CODES = frozenset({"XK"})  # Kosovo
 BOOLEANS = {"true": True, "false": False}
-FIELDS = ("name", "supported", "groups", "comprehensive_sanctions", "notes")
+FIELDS = ("name", "supported", "basis", "groups", "comprehensive_sanctions", "sources", "notes")
+#: The facts of a row that cite a source, and the column holding each one's record id.
+FACT_COLUMNS = {
+    "supported": "supported_source",
+    "groups": "groups_source",
+    "sanctions": "sanctions_source",
+}
 
 # Serializes list loads against screenings (which take it shared): a screening never
 # records an outcome against a list version that a concurrent load has just replaced.
 LIST_LOCK = 0x54455252  # "TERR"
 
 _EFFECTIVE = re.compile(r"^#\s*effective:\s*(\S+)\s*$", re.IGNORECASE)
-_SOURCE = re.compile(r"^#\s*(SOURCE\b.*|Retrieved:.*)$")
-_CONTINUATION = re.compile(r"^#\s{2,}(\S.*)$")
+_HEADER = re.compile(r"^#\s*(Retrieved:.*|Sources:.*)$")
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
+_TOML_BLOCK = re.compile(r"^```toml\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 class TerritoryFileError(Exception):
@@ -65,20 +92,24 @@ class TerritoryRow:
     code: str
     name: str
     supported: bool
+    basis: str
     groups: tuple[str, ...]
     comprehensive_sanctions: bool
+    sources: tuple[tuple[str, str], ...]  # (fact, record id), in FACT_COLUMNS order
     notes: str
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["groups"] = list(self.groups)
+        data["sources"] = dict(self.sources)
         return data
 
 
 @dataclass(frozen=True)
 class ParsedList:
     rows: list[TerritoryRow]
-    sources: list[str]
+    header: list[str]  # the "Retrieved:" and "Sources:" comment lines
+    records: dict[str, dict[str, Any]]  # the cited source records, by id
     effective_date: dt.date | None
     checksum: str
 
@@ -101,10 +132,16 @@ def is_known_code(code: str) -> bool:
     return "-" in code and pycountry.subdivisions.get(code=code) is not None
 
 
-def rows_checksum(rows: list[TerritoryRow]) -> str:
-    """SHA-256 over the rows only: editing comments alone does not make a new version."""
+def rows_checksum(
+    rows: list[TerritoryRow], records: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """SHA-256 over the rows and the source records they cite: comments alone make no version."""
     canonical = json.dumps(
-        [r.as_dict() for r in sorted(rows, key=lambda r: r.code)], sort_keys=True
+        {
+            "rows": [r.as_dict() for r in sorted(rows, key=lambda r: r.code)],
+            "sources": records or {},
+        },
+        sort_keys=True,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -117,16 +154,101 @@ def _parse_bool(value: str, column: str, line: int, errors: list[str]) -> bool:
     return parsed
 
 
-def parse_territory_text(text: str) -> ParsedList:
-    """Parse and validate the whole file; raise ``TerritoryFileError`` listing every problem."""
+def _public_url(value: Any) -> bool:
+    """An ``http(s)`` address with a host: never a file, a path or an internal document."""
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    parsed = urlsplit(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def parse_sources_text(text: str) -> dict[str, dict[str, Any]]:
+    """The source records of ``SOURCES.md``: its ```` ```toml ```` blocks' ``[sources.<id>]`` tables.
+
+    Returns ``{id: {title, url, date (ISO string or None), date_meaning, date_unknown, via,
+    establishes}}``. Raises ``TerritoryFileError`` listing every problem: a malformed block, an
+    id that is not lower-case letters, digits, dots and dashes, no title, a ``url`` or ``via``
+    that is not a public ``http(s)`` address, or neither a ``date`` (with its ``date_meaning``)
+    nor a ``date_unknown`` saying why. TOML is parsed by the standard library (``tomllib``).
+    """
     errors: list[str] = []
-    sources: list[str] = []
+    tables: dict[str, Any] = {}
+    for number, block in enumerate(_TOML_BLOCK.findall(text), start=1):
+        try:
+            parsed = tomllib.loads(block)
+        except tomllib.TOMLDecodeError as exc:
+            errors.append(f"sources: TOML block {number}: {exc}")
+            continue
+        for key, value in parsed.get("sources", {}).items():
+            if key in tables:
+                errors.append(f"sources: record {key!r} is defined twice")
+            tables[key] = value
+    records: dict[str, dict[str, Any]] = {}
+    for key, value in sorted(tables.items()):
+        where = f"sources: record {key!r}"
+        if not _SOURCE_ID.match(key):
+            errors.append(f"{where}: an id is lower-case letters, digits, '.' and '-'")
+        if not isinstance(value, dict):
+            errors.append(f"{where}: not a table")
+            continue
+        title = value.get("title")
+        if not isinstance(title, str) or not title.strip():
+            errors.append(f"{where}: no title")
+        if not _public_url(value.get("url")):
+            errors.append(
+                f"{where}: url must be a public http(s) address, not {value.get('url')!r}"
+            )
+        if "via" in value and not _public_url(value["via"]):
+            errors.append(f"{where}: via must be a public http(s) address, not {value['via']!r}")
+        date = value.get("date")
+        if date is not None and type(date) is not dt.date:
+            errors.append(f"{where}: date must be a date (YYYY-MM-DD), not {date!r}")
+        elif date is not None and not str(value.get("date_meaning", "")).strip():
+            errors.append(f"{where}: a date needs its date_meaning (issued, signed, retrieved …)")
+        elif date is None and not str(value.get("date_unknown", "")).strip():
+            errors.append(f"{where}: no date, and no date_unknown saying why it is not known")
+        records[key] = {
+            "title": str(title or "").strip(),
+            "url": value.get("url", ""),
+            "date": date.isoformat() if type(date) is dt.date else None,
+            "date_meaning": str(value.get("date_meaning", "")).strip(),
+            "date_unknown": str(value.get("date_unknown", "")).strip(),
+            "via": value.get("via", ""),
+            "establishes": str(value.get("establishes", "")).strip(),
+        }
+    if not records and not errors:
+        errors.append("sources: no [sources.<id>] record found in a ```toml block")
+    if errors:
+        raise TerritoryFileError(errors)
+    return records
+
+
+def parse_sources_file(path: Path | str = SOURCES_FILE) -> dict[str, dict[str, Any]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TerritoryFileError(
+            [f"cannot read the sources file {Path(path).name}: {exc}"]
+        ) from exc
+    return parse_sources_text(text)
+
+
+def parse_territory_text(
+    text: str, *, records: dict[str, dict[str, Any]] | None = None
+) -> ParsedList:
+    """Parse and validate the whole file; raise ``TerritoryFileError`` listing every problem.
+
+    ``records`` are the source records (``parse_sources_file``; default: the shipped
+    ``SOURCES.md``). Every row's source ids must name one of them; the version keeps only
+    the records its rows cite.
+    """
+    records = parse_sources_file() if records is None else records
+    errors: list[str] = []
+    header_lines: list[str] = []
     effective: dt.date | None = None
     data_lines: list[tuple[int, str]] = []
-    in_source = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("#"):
-            in_source = False
             if line.strip():
                 data_lines.append((number, line))
             continue
@@ -135,21 +257,14 @@ def parse_territory_text(text: str) -> ParsedList:
                 effective = dt.date.fromisoformat(match.group(1))
             except ValueError:
                 errors.append(f"line {number}: effective date {match.group(1)!r} is not YYYY-MM-DD")
-        elif match := _SOURCE.match(line):
-            sources.append(match.group(1).strip())
-            in_source = True
-        elif in_source and (match := _CONTINUATION.match(line)):
-            sources.append("  " + match.group(1).strip())
-        else:
-            in_source = False
-    if not any(line.startswith("SOURCE") for line in sources):
-        errors.append("the header names no source: add '# SOURCE n (what): where' lines")
+        elif match := _HEADER.match(line):
+            header_lines.append(match.group(1).strip())
     if not data_lines:
         raise TerritoryFileError([*errors, "the file has no header row and no territories"])
 
     # One record per line: a quoted field spanning lines then shows up as a column-count error.
-    records = [next(csv.reader([line])) for _, line in data_lines]
-    header = [h.strip() for h in records[0]]
+    lines = [next(csv.reader([line])) for _, line in data_lines]
+    header = [h.strip() for h in lines[0]]
     if header != COLUMNS:
         raise TerritoryFileError(
             [
@@ -159,11 +274,13 @@ def parse_territory_text(text: str) -> ParsedList:
         )
     rows: list[TerritoryRow] = []
     seen: dict[str, int] = {}
-    for (number, _), record in zip(data_lines[1:], records[1:], strict=True):
+    cited: set[str] = set()
+    for (number, _), record in zip(data_lines[1:], lines[1:], strict=True):
         if len(record) != len(COLUMNS):
             errors.append(f"line {number}: expected {len(COLUMNS)} columns, found {len(record)}")
             continue
-        code, name, supported, groups, sanctions, notes = (v.strip() for v in record)
+        values = dict(zip(COLUMNS, (v.strip() for v in record), strict=True))
+        code, name = values["code"], values["name"]
         if not is_known_code(code):
             errors.append(f"line {number}: unknown territory code {code!r} (not ISO 3166-1/3166-2)")
         if code in seen:
@@ -171,7 +288,7 @@ def parse_territory_text(text: str) -> ParsedList:
         seen.setdefault(code, number)
         if not name:
             errors.append(f"line {number}: {code} has no name")
-        group_list = tuple(groups.split())
+        group_list = tuple(values["groups"].split())
         bad = [g for g in group_list if g not in KNOWN_GROUPS]
         if bad:
             errors.append(
@@ -180,33 +297,69 @@ def parse_territory_text(text: str) -> ParsedList:
             )
         if len(set(group_list)) != len(group_list):
             errors.append(f"line {number}: a group is repeated for {code}")
+        supported = _parse_bool(values["supported"], "supported", number, errors)
+        sanctions = _parse_bool(
+            values["comprehensive_sanctions"], "comprehensive_sanctions", number, errors
+        )
+        basis = values["basis"]
+        if basis not in BASES:
+            errors.append(
+                f"line {number}: basis of {code} must be one of {', '.join(BASES)}, not {basis!r}"
+            )
+        elif BASES[basis] != supported:
+            errors.append(
+                f"line {number}: {code} has basis {basis} but supported={str(supported).lower()}"
+            )
+        sources: list[tuple[str, str]] = []
+        for fact, column in FACT_COLUMNS.items():
+            source_id = values[column]
+            required = fact != "sanctions" or sanctions
+            if not source_id:
+                if required:
+                    errors.append(f"line {number}: {code} has no {column}")
+            elif source_id not in records:
+                errors.append(
+                    f"line {number}: {column} of {code} is {source_id!r}, which no record of "
+                    "SOURCES.md defines"
+                )
+            else:
+                cited.add(source_id)
+            sources.append((fact, source_id))
         rows.append(
             TerritoryRow(
                 code=code,
                 name=name,
-                supported=_parse_bool(supported, "supported", number, errors),
+                supported=supported,
+                basis=basis,
                 groups=group_list,
-                comprehensive_sanctions=_parse_bool(
-                    sanctions, "comprehensive_sanctions", number, errors
-                ),
-                notes=notes,
+                comprehensive_sanctions=sanctions,
+                sources=tuple(sources),
+                notes=values["notes"],
             )
         )
     if not rows and not errors:
         errors.append("the file lists no territories")
     if errors:
         raise TerritoryFileError(errors)
+    kept = {key: records[key] for key in sorted(cited)}
     return ParsedList(
-        rows=rows, sources=sources, effective_date=effective, checksum=rows_checksum(rows)
+        rows=rows,
+        header=header_lines,
+        records=kept,
+        effective_date=effective,
+        checksum=rows_checksum(rows, kept),
     )
 
 
-def parse_territory_file(path: Path | str) -> ParsedList:
+def parse_territory_file(
+    path: Path | str, *, sources_path: Path | str = SOURCES_FILE
+) -> ParsedList:
+    records = parse_sources_file(sources_path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TerritoryFileError([f"cannot read {path}: {exc}"]) from exc
-    return parse_territory_text(text)
+    return parse_territory_text(text, records=records)
 
 
 def territory_diff(
@@ -229,8 +382,23 @@ def territory_diff(
     }
 
 
+def sources_diff(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+) -> dict[str, list[str]]:
+    """Which cited source records were added, removed or changed (by id)."""
+    return {
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(k for k in set(before) & set(after) if before[k] != after[k]),
+    }
+
+
 def current_list_version() -> TerritoryListVersion | None:
     return TerritoryListVersion.objects.order_by("-number").first()
+
+
+def current_policy_version() -> ScreeningPolicyVersion | None:
+    return ScreeningPolicyVersion.objects.order_by("-number").first()
 
 
 def _rows_of(version: TerritoryListVersion) -> dict[str, dict[str, Any]]:
@@ -240,8 +408,8 @@ def _rows_of(version: TerritoryListVersion) -> dict[str, dict[str, Any]]:
     }
 
 
-def reset_screening_outcomes(*, list_version: TerritoryListVersion) -> int:
-    """Forget outcomes recorded against older lists, so no guard trusts them any more.
+def reset_screening_outcomes() -> int:
+    """Forget outcomes recorded against an older list or policy, so no guard trusts them.
 
     Applications not yet final only; the re-screening writes the new outcome. Not a
     workflow action: the state and the application's version do not change.
@@ -258,34 +426,43 @@ def reset_screening_outcomes(*, list_version: TerritoryListVersion) -> int:
     )
 
 
-def territory_list_load(*, path: Path | str = DEFAULT_FILE, actor: Any = None) -> LoadResult:
-    """Load the file as a new list version if its rows changed; idempotent.
+def _lock_list_exclusive() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LIST_LOCK])
 
-    Raises ``TerritoryFileError`` (nothing loaded) for a bad file. A new version that has a
-    predecessor resets the applications' screening outcomes in the same transaction and
-    starts the re-screening after commit.
+
+def territory_list_load(
+    *, path: Path | str = DEFAULT_FILE, sources_path: Path | str = SOURCES_FILE, actor: Any = None
+) -> LoadResult:
+    """Load the file as a new list version if its rows or cited sources changed; idempotent.
+
+    Raises ``TerritoryFileError`` (nothing loaded) for a bad file or source record. A new
+    version that has a predecessor resets the applications' screening outcomes in the same
+    transaction and starts the re-screening after commit. The first load also records the
+    shipped screening policy if none is recorded yet, so a screening always names both.
     """
-    parsed = parse_territory_file(path)
+    parsed = parse_territory_file(path, sources_path=sources_path)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LIST_LOCK])
+        _lock_list_exclusive()
         previous = current_list_version()
         if previous is not None and previous.checksum == parsed.checksum:
             return LoadResult(version=previous, created=False)
         before = _rows_of(previous) if previous is not None else {}
         after = {row.code: row.as_dict() for row in parsed.rows}
         diff = territory_diff(before, after)
+        diff["sources"] = sources_diff(previous.sources if previous else {}, parsed.records)
         version = TerritoryListVersion.objects.create(
             number=(previous.number + 1) if previous else 1,
             effective_date=parsed.effective_date or timezone.localdate(),
-            source="\n".join(parsed.sources),
+            source="\n".join(parsed.header),
+            sources=parsed.records,
             checksum=parsed.checksum,
             diff=diff,
         )
         Territory.objects.bulk_create(
             Territory(version=version, **row.as_dict()) for row in parsed.rows
         )
-        reset = reset_screening_outcomes(list_version=version) if previous is not None else 0
+        reset = reset_screening_outcomes() if previous is not None else 0
         record_event(
             verb=Verb.TERRITORY_LIST_LOADED,
             obj=version,
@@ -301,10 +478,104 @@ def territory_list_load(*, path: Path | str = DEFAULT_FILE, actor: Any = None) -
             },
             reason=f"loaded from {Path(path).name}",
         )
+        if current_policy_version() is None:
+            _record_policy(
+                parse_policy_file(POLICY_FILE), previous=None, actor=actor, path=POLICY_FILE
+            )
         if previous is not None:
             version_id = version.pk
             transaction.on_commit(lambda: _start_rescreen(version_id))
     return LoadResult(version=version, created=True, diff=diff)
+
+
+@dataclass(frozen=True)
+class ParsedPolicy:
+    content: dict[str, Any]
+    name: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class PolicyLoadResult:
+    version: ScreeningPolicyVersion
+    created: bool
+    reset: int = 0
+
+
+def policy_checksum(content: dict[str, Any]) -> str:
+    """SHA-256 of the policy's content (canonical JSON: layout and key order do not count)."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def parse_policy_file(path: Path | str = POLICY_FILE) -> ParsedPolicy:
+    """Read and validate the policy file; raise ``PolicyError`` naming the problem."""
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PolicyError(f"cannot read the screening policy {Path(path).name}: {exc}") from exc
+    if not isinstance(content, dict):
+        raise PolicyError("the screening policy must be a JSON object")
+    policy = parse_policy(content)
+    return ParsedPolicy(content=content, name=policy.name, checksum=policy_checksum(content))
+
+
+def _record_policy(
+    parsed: ParsedPolicy, *, previous: ScreeningPolicyVersion | None, actor: Any, path: Path | str
+) -> ScreeningPolicyVersion:
+    version = ScreeningPolicyVersion.objects.create(
+        number=(previous.number + 1) if previous else 1,
+        name=parsed.name,
+        checksum=parsed.checksum,
+        content=parsed.content,
+    )
+    record_event(
+        verb=Verb.SCREENING_POLICY_LOADED,
+        obj=version,
+        actor=actor,
+        changes={
+            "number": version.number,
+            "previous": previous.number if previous else None,
+            "name": version.name,
+            "checksum": version.checksum,
+        },
+        reason=f"loaded from {Path(path).name}",
+    )
+    return version
+
+
+def screening_policy_load(*, path: Path | str = POLICY_FILE, actor: Any = None) -> PolicyLoadResult:
+    """Record the policy file as a new policy version if its content changed; idempotent.
+
+    Raises ``PolicyError`` (nothing recorded) for a malformed policy or one that cites a
+    source id the current territory list does not define. Like a new list version, a new
+    policy version that has a predecessor resets the screening outcomes of applications not
+    yet final, in the same transaction, and re-screens them after commit (the re-screening
+    of the current list version is restarted: its progress counts again from zero).
+    """
+    parsed = parse_policy_file(path)
+    with transaction.atomic():
+        _lock_list_exclusive()
+        previous = current_policy_version()
+        if previous is not None and previous.checksum == parsed.checksum:
+            return PolicyLoadResult(version=previous, created=False)
+        current_list = current_list_version()
+        if current_list is not None:
+            missing = sorted(policy_source_ids(parsed.content) - set(current_list.sources))
+            if missing:
+                raise PolicyError(
+                    f"the policy cites source id(s) {', '.join(missing)} that territory list "
+                    f"v{current_list.number} does not define (SOURCES.md)"
+                )
+        version = _record_policy(parsed, previous=previous, actor=actor, path=path)
+        if previous is None or current_list is None:
+            return PolicyLoadResult(version=version, created=True)
+        reset = reset_screening_outcomes()
+        TerritoryListVersion.objects.filter(pk=current_list.pk).update(
+            rescreen_total=0, rescreen_done=0, rescreen_started_at=None
+        )
+        list_id = current_list.pk
+        transaction.on_commit(lambda: _start_rescreen(list_id))
+    return PolicyLoadResult(version=version, created=True, reset=reset)
 
 
 def _start_rescreen(version_id: int) -> None:
@@ -331,6 +602,9 @@ def format_diff(diff: dict[str, Any]) -> list[str]:
             for name, change in fields.items()
         ]
         lines.append(f"changed {code}: " + "; ".join(parts))
+    for what, ids in diff.get("sources", {}).items():
+        if ids:
+            lines.append(f"sources {what} ({len(ids)}): {' '.join(ids)}")
     return lines or ["no change"]
 
 
@@ -339,4 +613,6 @@ def _show(value: Any) -> str:
         return "[" + " ".join(value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v or '-'}" for k, v in value.items()) + "}"
     return repr(value)

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from compliance.forms import HoldDecisionForm, TerritoryFilterForm
 from compliance.models import ScreeningResult, Territory, TerritoryListVersion
-from compliance.territories import format_diff
+from compliance.screening import citation
+from compliance.territories import current_policy_version, format_diff
 from partnerships import workflow
 from partnerships.models import CountryApplication, State
 from portal.errors import ConflictError
@@ -38,7 +39,9 @@ def held_applications(user: Any) -> QuerySet:
             "sites",
             Prefetch(
                 "screenings",
-                queryset=ScreeningResult.objects.select_related("list_version").order_by("-id"),
+                queryset=ScreeningResult.objects.select_related(
+                    "list_version", "policy_version"
+                ).order_by("-id"),
             ),
         )
         .order_by("stage_entered_at", "id")
@@ -123,15 +126,27 @@ def territories(request: HttpRequest) -> HttpResponse:
     history = [
         {"version": v, "diff": format_diff(v.diff) if v.number > 1 else None} for v in versions
     ]
+    cited = [
+        {
+            "territory": territory,
+            "cites": {
+                fact: citation(chosen, source_id) for fact, source_id in territory.sources.items()
+            },
+        }
+        for territory in rows
+        if chosen is not None
+    ]
     return render(
         request,
         "compliance/territories.html",
         {
             "form": form,
-            "territories": rows,
+            "territories": cited,
             "chosen": chosen,
+            "records": sorted((chosen.sources if chosen else {}).items()),
             "history": history,
             "current": versions[0] if versions else None,
+            "policy": current_policy_version(),
         },
     )
 

@@ -550,8 +550,13 @@ def _system_move(
     outcome: str,
     list_version: int,
     summary: list[dict[str, Any]],
+    rationale: str = "",
 ) -> str:
-    """Move an application on the screening's word: Decision, audit event, e-mails."""
+    """Move an application on the screening's word: Decision, audit event, e-mails.
+
+    ``rationale`` is the screening's own account (outcome, list and policy versions, reasons);
+    without one, the reasons of the findings that are not clear.
+    """
     from partnerships import notifications
 
     from_state = locked.state
@@ -571,7 +576,7 @@ def _system_move(
             "updated_at",
         ]
     )
-    reasons = "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
+    reasons = rationale or "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
     action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
     decision = Decision.objects.create(
         application=locked,
@@ -607,6 +612,7 @@ def application_screened(
     outcome: str,
     list_version: int,
     summary: list[dict[str, Any]],
+    rationale: str = "",
 ) -> str | None:
     """Record a screening outcome on the application and move it on (the Celery task calls this).
 
@@ -636,12 +642,18 @@ def application_screened(
         outcome=outcome,
         list_version=list_version,
         summary=summary,
+        rationale=rationale,
     )
 
 
 @transaction.atomic
 def application_hold_after_rescreen(
-    *, application_id: int, outcome: str, list_version: int, summary: list[dict[str, Any]]
+    *,
+    application_id: int,
+    outcome: str,
+    list_version: int,
+    summary: list[dict[str, Any]],
+    rationale: str = "",
 ) -> str | None:
     """A new list version found a not-yet-final application no longer clear: hold it.
 
@@ -665,4 +677,5 @@ def application_hold_after_rescreen(
         outcome=outcome,
         list_version=list_version,
         summary=summary,
+        rationale=rationale,
     )

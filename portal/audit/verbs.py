@@ -44,6 +44,7 @@ class Verb(models.TextChoices):
     SCREENING_COMPLETED = "screening.completed"
     SCREENING_REQUESTED = "screening.requested"
     TERRITORY_LIST_LOADED = "territory_list.loaded"
+    SCREENING_POLICY_LOADED = "screening_policy.loaded"
     FX_RATES_LOADED = "fx_rates.loaded"
     COMMITMENT_CREATED = "commitment.created"
     COMMITMENT_UPDATED = "commitment.updated"

@@ -76,12 +76,39 @@ def test_territory_detail_by_code(api, territory_list, official_jp):
         and body["comprehensive_sanctions"] is True
     )
     assert api.get("/api/v1/territories/ZZ/").status_code == 404
+    # Each fact names the public text behind it: here the executive order.
+    assert body["basis"] == "not_listed"
+    assert body["sources"]["sanctions"]["id"] == "eo-13685"
+    assert body["sources"]["sanctions"]["date"] == "2014-12-19"
+    assert body["sources"]["sanctions"]["url"].startswith("https://www.govinfo.gov/")
+
+
+def test_the_territory_api_serves_the_basis_and_each_facts_source(api, territory_list, official_jp):
+    client = api.as_user(official_jp)
+    guam = client.get("/api/v1/territories/GU/").json()
+    assert (guam["supported"], guam["basis"]) == (True, "older_list_only")
+    assert guam["sources"]["supported"]["id"] == "openai-countries-older"
+    assert guam["sources"]["supported"]["date"] is None
+    assert guam["sources"]["supported"]["date_unknown"]
+    assert guam["sources"]["groups"]["id"] == "ear-740-supp1"
+    assert guam["sources"]["sanctions"] is None  # no comprehensive programme: nothing to cite
+    syria = client.get("/api/v1/territories/SY/").json()
+    assert syria["comprehensive_sanctions"] is False
+    assert syria["sources"]["sanctions"]["id"] == "eo-14312"
+    assert syria["sources"]["sanctions"]["date"] == "2025-06-30"
+    japan = client.get("/api/v1/territories/JP/").json()
+    assert japan["basis"] == "current_list"
+    assert japan["sources"]["supported"]["date"] == "2026-08-05"
 
 
 def test_version_history_with_diff(api, territory_list, official_jp):
     body = api.as_user(official_jp).get("/api/v1/territory-versions/").json()
     assert body["results"][0]["number"] == 1
-    assert "SOURCE 1" in body["results"][0]["source"]
+    assert body["results"][0]["source"].startswith("Retrieved: 2026-11-28")
+    assert "/work" not in body["results"][0]["source"]
+    records = body["results"][0]["sources"]
+    assert records["eo-14065"]["date"] == "2022-02-21"
+    assert all(r["url"].startswith("https://") for r in records.values())
 
 
 # --- Screenings ----------------------------------------------------------------------------------
@@ -92,9 +119,33 @@ def test_programme_staff_see_outcome_and_findings_with_sources(api, held, compli
     assert response.status_code == 200
     [result] = response.json()["results"]
     assert result["outcome"] == "blocked" and result["list_version"] == 1
+    assert result["policy_version"] == 1
     rules = {f["rule"] for f in result["findings"]}
     assert "ofac.comprehensive_sanctions" in rules
-    assert all(f["source"] for f in result["findings"])
+    for finding in result["findings"]:
+        assert finding["source"] == finding["citation"]["id"]
+        assert finding["citation"]["url"] and finding["citation"]["title"]
+        assert finding["citation"]["date"] or finding["citation"]["date_unknown"]
+    [sanctions] = [f for f in result["findings"] if f["rule"] == "ofac.comprehensive_sanctions"]
+    assert sanctions["citation"]["id"] == "ofac-north-korea"
+
+
+def test_a_finding_recorded_before_source_records_never_shows_its_old_source(
+    api, held, compliance_officer
+):
+    """Old findings held the file header as their source, a machine path among it."""
+    from compliance.models import ScreeningResult
+
+    result = ScreeningResult.objects.get(application=held)
+    legacy = [
+        {k: v for k, v in f.items() if k != "citation"}
+        | {"source": "territories.csv v1: SOURCE 4 (...): /work/shared/DOMAIN.md"}
+        for f in result.findings
+    ]
+    ScreeningResult.objects.filter(pk=result.pk).update(findings=legacy)
+    response = api.as_user(compliance_officer).get(f"/api/v1/applications/{held.pk}/screenings/")
+    assert "DOMAIN.md" not in response.content.decode()
+    assert {f["source"] for f in response.json()["results"][0]["findings"]} == {""}
 
 
 def test_the_countrys_official_sees_that_it_ran_but_not_the_deliberation(api, held, official_jp):

@@ -45,8 +45,16 @@ def test_hold_queue_shows_findings_and_sources(territory_list, official_jp, jp, 
     assert page.status_code == 200
     html = page.content.decode()
     assert blocked.reference in html and clear.reference not in html
-    assert "ofac.comprehensive_sanctions" in html and "SOURCE 4" in html
+    assert "ofac.comprehensive_sanctions" in html
     assert "is under OFAC comprehensive sanctions" in html
+    # Each finding links to the public text behind its fact, with its date; never a path.
+    assert (
+        '<a href="https://www.treasury.gov/resource-center/sanctions/Programs/pages/nkorea.aspx"'
+        in html
+    )
+    assert '<time datetime="2026-07-23">2026-07-23</time>' in html  # the eCFR issue (groups)
+    assert "/work/" not in html and "DOMAIN.md" not in html
+    assert "screening policy v1 (screening-policy-2026-11-28)" in html
     # A blocked screening offers rejection only.
     assert 'value="reject"' in html and 'value="clear_hold"' not in html
     assert f'for="id_a{blocked.pk}-rationale"' in html  # every field has a label
@@ -155,7 +163,12 @@ def test_anonymous_is_sent_to_login(territory_list):
 def test_territory_browser_search_filter_and_history(tmp_path, compliance_officer, auditor):
     territory_list_load()
     territory_list_load(
-        path=write_list(tmp_path / "v2.csv", replace={"JP": "JP,Japan,true,D:5,false,test"})
+        path=write_list(
+            tmp_path / "v2.csv",
+            replace={
+                "JP": "JP,Japan,true,current_list,D:5,false,openai-countries-current,ear-740-supp1,,test"
+            },
+        )
     )
     for user in (compliance_officer, auditor):
         client = browser(user)
@@ -169,6 +182,14 @@ def test_territory_browser_search_filter_and_history(tmp_path, compliance_office
         assert "<code>CU</code>" in group and "<code>KP</code>" not in group
         old = client.get("/compliance/territories/?version=1&q=JP").content.decode()
         assert "in list v1" in old
+        # Each fact links to its source record, and the records to the public text.
+        guam = client.get("/compliance/territories/?q=guam").content.decode()
+        assert "Only on the provider&#x27;s older list" in guam
+        assert '<a href="#src-openai-countries-older"' in guam
+        assert '<tr id="src-openai-countries-older">' in guam
+        assert '<a href="https://platform.openai.com/docs/supported-countries"' in guam
+        assert "Screening policy: v1 (screening-policy-2026-11-28" in guam
+        assert "/work/" not in guam and "DOMAIN.md" not in guam
 
 
 def test_rescreen_progress_fragment_polls_until_done(tmp_path, compliance_officer):
@@ -176,7 +197,12 @@ def test_rescreen_progress_fragment_polls_until_done(tmp_path, compliance_office
 
     territory_list_load()
     territory_list_load(
-        path=write_list(tmp_path / "v2.csv", replace={"JP": "JP,Japan,true,D:5,false,test"})
+        path=write_list(
+            tmp_path / "v2.csv",
+            replace={
+                "JP": "JP,Japan,true,current_list,D:5,false,openai-countries-current,ear-740-supp1,,test"
+            },
+        )
     )
     from django.utils import timezone
 

@@ -66,6 +66,13 @@ def test_submit_is_screened_and_moves_to_technical_review(celery_worker, officia
     event = AuditEvent.objects.get(verb="screening.completed", object_id=str(application.pk))
     assert event.actor_label == "task:compliance.screen_application"
     assert event.changes["outcome"] == "clear" and event.changes["list_version"] == 1
+    assert event.changes["policy_version"] == 1
+    # A clear decision explains itself too: outcome, list version and date, policy version.
+    assert decision.rationale.startswith(
+        "Automatic screening by the system: clear against territory list v1 (effective "
+    )
+    assert "screening policy v1 “screening-policy-2026-11-28”" in decision.rationale
+    assert event.reason == decision.rationale
 
 
 @pytest.mark.parametrize("country", ["KP", "CU"])
@@ -85,12 +92,20 @@ def test_site_in_a_sanctioned_country_is_held_with_findings(
     assert result.outcome == "blocked"
     [group_e] = [f for f in result.findings if f["rule"] == "ear.country_group_e"]
     assert group_e["subject"] == f"site country {country}"
-    assert "SOURCE 3 (groups)" in group_e["source"]
+    assert group_e["source"] == "ear-740-supp1"
+    assert group_e["citation"]["date"] == "2026-07-23"
     application.refresh_from_db()
     assert application.screening_outcome == "blocked"
     assert any(f["rule"] == "ofac.comprehensive_sanctions" for f in application.screening_summary)
     decision = Decision.objects.get(application=application, action="screen_hold")
     assert "OFAC comprehensive sanctions" in decision.rationale
+    # The rationale says who decided, what, and against which list and policy versions.
+    assert decision.rationale.startswith(
+        f"Automatic screening by the system: blocked against territory list v1 "
+        f"(effective {dt.date.today().isoformat()}), screening policy v1 "
+        f"“screening-policy-2026-11-28” (checksum "
+    )
+    assert (decision.actor_id, decision.actor_label) == (None, "system")
     assert (
         AuditEvent.objects.filter(verb="workflow.hold", object_id=str(application.pk)).count() == 1
     )
@@ -183,7 +198,10 @@ def test_new_list_rescreens_holds_and_flags_with_progress(
     # Version 2: Japan now in D:5 (needs review), France in E:1 (blocked).
     path = write_list(
         tmp_path / "v2.csv",
-        replace={"JP": "JP,Japan,true,D:5,false,test", "FR": "FR,France,true,E:1,false,test"},
+        replace={
+            "JP": "JP,Japan,true,current_list,D:5,false,openai-countries-current,ear-740-supp1,,test",
+            "FR": "FR,France,true,current_list,E:1,false,openai-countries-current,ear-740-supp1,,test",
+        },
     )
     territory_list_load(path=path)
     version = TerritoryListVersion.objects.get(number=2)
@@ -234,7 +252,12 @@ def test_sweep_restarts_a_rescreen_that_never_started(
     application = submit(create_application(official_jp, jp), official_jp)
     application_screen(application_id=application.pk, version=application.version)
     territory_list_load(
-        path=write_list(tmp_path / "v2.csv", replace={"JP": "JP,Japan,true,D:1,false,test"})
+        path=write_list(
+            tmp_path / "v2.csv",
+            replace={
+                "JP": "JP,Japan,true,current_list,D:1,false,openai-countries-current,ear-740-supp1,,test"
+            },
+        )
     )
     broker.flushdb()  # the fan-out message was lost
     TerritoryListVersion.objects.filter(number=2).update(
@@ -250,3 +273,98 @@ def test_sweep_restarts_a_rescreen_that_never_started(
     assert (
         ScreeningResult.objects.filter(application=application, list_version__number=2).count() == 1
     )
+
+
+def test_a_site_in_guam_is_held_for_a_person_naming_the_older_list_basis(
+    celery_worker, official_jp, jp
+):
+    """Guam is named only by the older platform list: silence of the current list is not a yes."""
+    territory_list_load()
+    application = submit(
+        create_application(official_jp, jp, sites=[site("GU")], data_residency_required=False),
+        official_jp,
+    )
+    wait_for(lambda: state_of(application) == State.SCREENING_HOLD, what="hold")
+    result = ScreeningResult.objects.get(application=application)
+    assert result.outcome == "needs_review"
+    [older] = [f for f in result.findings if f["outcome"] != "clear"]
+    assert older["rule"] == "territory.older_list_only"
+    assert "basis=older_list_only" in older["fact"]
+    assert older["citation"]["url"] == "https://platform.openai.com/docs/supported-countries"
+    decision = Decision.objects.get(application=application, action="screen_hold")
+    assert "needs_review against territory list v1" in decision.rationale
+    assert "older platform list" in decision.rationale
+
+
+def test_editing_the_policy_and_reloading_rescreens_applications_not_yet_final(
+    celery_worker, official_jp, jp, tmp_path
+):
+    import io
+
+    from django.core.management import call_command
+
+    from compliance.models import ScreeningPolicyVersion
+    from compliance.screening import POLICY_FILE
+
+    call_command("load_territories", stdout=io.StringIO())
+    live = submit(
+        create_application(official_jp, jp, sites=[site("AE")], data_residency_required=False),
+        official_jp,
+    )
+    wait_for(lambda: state_of(live) == State.TECHNICAL_REVIEW, what="clear screening")
+    final = submit(
+        create_application(official_jp, jp, sites=[site("AE")], data_residency_required=False),
+        official_jp,
+    )
+    wait_for(lambda: state_of(final) == State.TECHNICAL_REVIEW, what="clear screening")
+    final.refresh_from_db()
+    application_transition(
+        application=final, actor=official_jp, action="withdraw", version=final.version
+    )
+
+    # Only the policy changes: sites in AE now need a person.
+    data = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    data["territory_rules"].append(
+        {
+            "rule": "test.uae_review",
+            "when": {"codes": ["AE"]},
+            "outcome": "needs_review",
+            "fact": "supported",
+            "reason": "{code} ({name}) needs a person under the new policy.",
+        }
+    )
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    out = io.StringIO()
+    call_command("load_territories", "--policy", str(path), stdout=out)
+    assert "Unchanged: territory list v1" in out.getvalue()
+    assert "Recorded screening policy v2" in out.getvalue()
+    policy = ScreeningPolicyVersion.objects.get(number=2)
+    assert policy.checksum != ScreeningPolicyVersion.objects.get(number=1).checksum
+    event = AuditEvent.objects.get(verb="screening_policy.loaded", object_id=str(policy.pk))
+    assert event.changes["previous"] == 1 and event.changes["checksum"] == policy.checksum
+
+    wait_for(lambda: state_of(live) == State.SCREENING_HOLD, what="re-screen under policy v2")
+    result = ScreeningResult.objects.get(application=live, policy_version=policy)
+    assert result.outcome == "needs_review"
+    assert any(f["rule"] == "test.uae_review" for f in result.findings)
+    hold = Decision.objects.get(application=live, action="screen_hold")
+    assert "against territory list v1" in hold.rationale
+    assert f"screening policy v2 “{policy.name}” (checksum {policy.checksum[:12]})" in (
+        hold.rationale
+    )
+    version = TerritoryListVersion.objects.get(number=1)
+    wait_for(
+        lambda: TerritoryListVersion.objects.get(pk=version.pk).rescreen_done >= 1,
+        what="progress",
+    )
+    # A withdrawn application is final: not re-screened, its history untouched.
+    assert not ScreeningResult.objects.filter(application=final, policy_version=policy).exists()
+    assert CountryApplication.objects.get(pk=final.pk).screening_outcome == "clear"
+
+    # The same content again (even laid out differently) is no new version.
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = io.StringIO()
+    call_command("load_territories", "--policy", str(path), stdout=out)
+    assert "Screening policy v2" in out.getvalue() and "unchanged" in out.getvalue()
+    assert ScreeningPolicyVersion.objects.count() == 2
