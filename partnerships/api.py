@@ -25,6 +25,7 @@ from portal.api.viewsets import TenantScopedViewSet
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import access_for
+from portal.tenancy.dates import tenant_today
 
 
 class ApplicationFilter(django_filters.FilterSet):
@@ -97,7 +98,9 @@ class ApplicationViewSet(
         application = self.get_object()
         services.require_official(request.user, application.tenant_id)
         body = s.ApplicationSerializer(
-            data=request.data, partial=True, context=self.get_serializer_context()
+            data=request.data,
+            partial=True,
+            context={**self.get_serializer_context(), "today": tenant_today(application.tenant)},
         )
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)

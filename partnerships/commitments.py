@@ -44,6 +44,7 @@ from partnerships.models import (
     State,
     Tranche,
 )
+from portal import parse
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
 from portal.dashboard import Panel
@@ -54,6 +55,7 @@ from portal.tenancy.access import (
     require_programme_role,
     require_tenant_role,
 )
+from portal.tenancy.dates import tenant_today
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
 from portal.tenancy.services import tenant_for_official
@@ -203,7 +205,7 @@ def _validate(
     when = values.get("commitment_date")
     if not isinstance(when, dt.date):
         errors["commitment_date"].append(_("Give the commitment date."))
-    elif when > timezone.localdate():
+    elif when > tenant_today(tenant):  # the country's date, not the server's
         errors["commitment_date"].append(_("The commitment date cannot be in the future."))
 
     if len(tranches) > MAX_TRANCHES:
@@ -519,7 +521,7 @@ def tranche_mark_paid(
     ``version``, when sent, must match the commitment's.
     """
     reference = (payment_reference or "").strip()
-    if not reference:
+    if parse.is_blank(reference):
         raise ValidationError({"payment_reference": [_("Give the payment reference.")]})
     if len(reference) > 100:
         raise ValidationError({"payment_reference": [_("At most 100 characters.")]})
@@ -569,26 +571,29 @@ def tranche_mark_paid(
     return tranche
 
 
-def mark_overdue_tranches(*, today: dt.date | None = None) -> int:
+def mark_overdue_tranches(*, now: dt.datetime | None = None) -> int:
     """Beat task service: confirmed commitments' scheduled tranches past due become ``overdue``.
 
     Each change is audited (attributed to the task's actor context); the country's officials
     get one e-mail per commitment. Idempotent: an overdue tranche is not marked again.
-    Proposed commitments are left alone: their schedule is not yet a promise.
+    Proposed commitments are left alone: their schedule is not yet a promise. A tranche is
+    past due when its due date is before today *in its country* (``now``: default the present).
     """
-    today = today or timezone.localdate()
+    now = now or timezone.now()
     marked = 0
     with transaction.atomic():
-        late = list(
+        # Candidates by the latest "today" on earth, then each by its own country's date.
+        candidates = (
             Tranche.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 status=TrancheStatus.SCHEDULED,
-                due_date__lt=today,
+                due_date__lt=tenant_today(None, now=now),
                 commitment__status=Status.CONFIRMED,
             )
             .select_related("commitment__tenant")
             .order_by("commitment_id", "due_date", "id")
         )
+        late = [t for t in candidates if t.due_date < tenant_today(t.commitment.tenant, now=now)]
         by_commitment: dict[int, list[Tranche]] = defaultdict(list)
         for tranche in late:
             tranche.status = TrancheStatus.OVERDUE

@@ -10,7 +10,8 @@ from rest_framework import serializers
 
 from partnerships import commitments
 from partnerships.models import CoInvestmentCommitment
-from partnerships.serializers import StrictMixin
+from partnerships.serializers import StrictMixin, WholeObjectMixin
+from portal.api.fields import TextField
 
 
 class MoneyField(serializers.DecimalField):
@@ -26,7 +27,7 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
-class TrancheInputSerializer(StrictMixin, serializers.Serializer):
+class TrancheInputSerializer(WholeObjectMixin, StrictMixin, serializers.Serializer):
     due_date = serializers.DateField()
     amount = MoneyField()
 
@@ -51,7 +52,7 @@ class CommitmentWriteSerializer(StrictMixin, serializers.Serializer):
     """What an official sends. On PATCH every field is optional except ``version``;
     ``tranches``, when sent, replace the whole schedule."""
 
-    tenant = serializers.CharField(
+    tenant = TextField(
         max_length=2,
         required=False,
         help_text="Country code (POST only; may be omitted by an official of one country).",
@@ -60,7 +61,7 @@ class CommitmentWriteSerializer(StrictMixin, serializers.Serializer):
     partnership = serializers.IntegerField(required=False, allow_null=True)
     vehicle = serializers.ChoiceField(choices=CoInvestmentCommitment.Vehicle.choices)
     amount = MoneyField()
-    currency = serializers.CharField(max_length=3)
+    currency = TextField(max_length=3)
     commitment_date = serializers.DateField()
     tranches = TrancheInputSerializer(many=True, required=False)
     version = serializers.IntegerField(
@@ -136,7 +137,7 @@ class VersionSerializer(StrictMixin, serializers.Serializer):
 
 
 class PaySerializer(StrictMixin, serializers.Serializer):
-    payment_reference = serializers.CharField(max_length=100, allow_blank=True)
+    payment_reference = TextField(max_length=100, allow_blank=True)
     version = serializers.IntegerField(required=False)
 
 

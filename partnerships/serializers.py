@@ -14,6 +14,7 @@ from rest_framework import serializers
 from partnerships import validators
 from partnerships.models import Attachment, CountryApplication, Decision, Obligation, Sector, Site
 from partnerships.workflow import public_state
+from portal.api.fields import FIELD_MAPPING, TextField
 
 
 def drf(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -39,13 +40,36 @@ class StrictMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class SiteSerializer(StrictMixin, serializers.ModelSerializer):
-    country = serializers.CharField(max_length=2, validators=[drf(validators.country_code)])
-    region = serializers.CharField(max_length=120)
+class WholeObjectMixin:
+    """A nested object is given whole, on PATCH too.
+
+    DRF's partial mode reaches nested serializers and makes their required fields optional,
+    so ``"startup_fund": {}`` or ``"sites": [{}]`` got through validation half-empty and the
+    service met a KeyError (500). A nested object replaces the old one, so it must be complete.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)  # type: ignore[misc]
+        missing = [
+            name
+            for name, field in self.fields.items()  # type: ignore[attr-defined]
+            if field.required and not field.read_only and field.source not in value
+        ]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [serializers.Field.default_error_messages["required"]] for name in missing}
+            )
+        return value
+
+
+class SiteSerializer(WholeObjectMixin, StrictMixin, serializers.ModelSerializer):
+    serializer_field_mapping = FIELD_MAPPING
+    country = TextField(max_length=2, validators=[drf(validators.country_code)])
+    region = TextField(max_length=120)
     capacity_mw = serializers.DecimalField(
         max_digits=10, decimal_places=3, min_value=Decimal("0.001")
     )
-    target_online_date = serializers.DateField(validators=[drf(validators.future_date)])
+    target_online_date = serializers.DateField()
     energy_mix = serializers.DictField(
         child=serializers.JSONField(), validators=[drf(validators.energy_mix)]
     )
@@ -83,6 +107,10 @@ class SiteSerializer(StrictMixin, serializers.ModelSerializer):
     def validate_country(self, value: str) -> str:
         return value.upper()
 
+    def validate_target_online_date(self, value: Any) -> Any:
+        # "today" is the country's (context "today", set where the country is known).
+        return drf(lambda v: validators.future_date(v, today=self.context.get("today")))(value)
+
     def validate_energy_mix(self, value: dict[str, Any]) -> dict[str, int]:
         return validators.energy_mix(value)
 
@@ -94,9 +122,9 @@ class SecurityCommitmentsSerializer(StrictMixin, serializers.Serializer):
     personnel_oversight = serializers.BooleanField(allow_null=True, required=False)
 
 
-class StartupFundSerializer(StrictMixin, serializers.Serializer):
+class StartupFundSerializer(WholeObjectMixin, StrictMixin, serializers.Serializer):
     amount = serializers.DecimalField(max_digits=24, decimal_places=4)
-    currency = serializers.CharField(max_length=3, validators=[drf(validators.currency_code)])
+    currency = TextField(max_length=3, validators=[drf(validators.currency_code)])
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["currency"] = attrs["currency"].upper()
@@ -139,10 +167,12 @@ EXAMPLE = {
 class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
     """An application as officials write it and everyone allowed reads it."""
 
+    serializer_field_mapping = FIELD_MAPPING
+
     tenant: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sites = SiteSerializer(many=True, required=False)
     languages = serializers.ListField(
-        child=serializers.CharField(max_length=2, validators=[drf(validators.language_code)]),
+        child=TextField(max_length=2, validators=[drf(validators.language_code)]),
         required=False,
         max_length=20,
     )
@@ -150,7 +180,7 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Sector.choices), required=False, max_length=4
     )
     data_categories = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, max_length=30
+        child=TextField(max_length=60), required=False, max_length=30
     )
     security_commitments = SecurityCommitmentsSerializer(required=False)
     startup_fund = StartupFundSerializer(required=False, allow_null=True)
@@ -227,7 +257,7 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
 
 
 class ApplicationCreateSerializer(ApplicationSerializer):
-    tenant = serializers.CharField(
+    tenant = TextField(
         max_length=2,
         required=False,
         help_text="Country code; optional for an official of one country.",
@@ -298,21 +328,17 @@ class DecisionSerializer(serializers.ModelSerializer):
         return data
 
 
-class ConditionSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=2000)
+class ConditionSerializer(WholeObjectMixin, StrictMixin, serializers.Serializer):
+    text = TextField(max_length=2000)
     due_date = serializers.DateField()
 
 
 class TransitionSerializer(StrictMixin, serializers.Serializer):
-    action = serializers.CharField(max_length=30)
+    action = TextField(max_length=30)
     version = serializers.IntegerField(min_value=1)
-    rationale = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=20000
-    )
-    risk_level = serializers.CharField(required=False, allow_blank=True, default="", max_length=10)
-    message_to_country = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=20000
-    )
+    rationale = TextField(required=False, allow_blank=True, default="", max_length=20000)
+    risk_level = TextField(required=False, allow_blank=True, default="", max_length=10)
+    message_to_country = TextField(required=False, allow_blank=True, default="", max_length=20000)
     conditions = serializers.ListField(
         child=ConditionSerializer(), required=False, default=list, max_length=20
     )

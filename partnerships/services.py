@@ -33,6 +33,7 @@ from partnerships.models import (
 )
 from partnerships.validators import plain_decimal
 from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
+from portal import parse
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import (
@@ -41,6 +42,7 @@ from portal.tenancy.access import (
     require_programme_role,
     require_tenant_role,
 )
+from portal.tenancy.dates import tenant_today
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
 from portal.tenancy.services import tenant_for_official
@@ -158,9 +160,28 @@ def _replace_sites(application: CountryApplication, sites: list[dict[str, Any]])
     application.estimated_annual_co2_tonnes = total if rows else None
 
 
+def _check_site_dates(tenant: Tenant, sites: list[dict[str, Any]] | None) -> None:
+    """Target online dates are not in the past *in the country* (ValidationError ``sites``)."""
+    today = tenant_today(tenant)
+    late = [n for n, site in enumerate(sites or [], start=1) if site["target_online_date"] < today]
+    if late:
+        raise ValidationError(
+            {
+                "sites": [
+                    _("Site %(n)s: the target online date cannot be in the past.") % {"n": n}
+                    for n in late
+                ]
+            }
+        )
+
+
 def application_create(*, actor: Any, tenant: Tenant, data: dict[str, Any]) -> CountryApplication:
-    """Create a draft for ``tenant`` (the actor must be one of its officials)."""
+    """Create a draft for ``tenant`` (the actor must be one of its officials).
+
+    Raises ``ValidationError`` (``sites``) for a target online date before the country's today.
+    """
     require_official(actor, tenant.id)
+    _check_site_dates(tenant, data.get("sites"))
     with transaction.atomic():
         application = CountryApplication(
             tenant=tenant,
@@ -191,6 +212,8 @@ def application_update(
     """
     if version is None:
         raise ValidationError({"version": [_("Send the version you saw.")]})
+    if "sites" in data:
+        _check_site_dates(application.tenant, data["sites"])
     with transaction.atomic():
         locked = CountryApplication.objects.select_for_update().get(pk=application.pk)
         require_official(actor, locked.tenant_id)
@@ -217,12 +240,13 @@ def application_update(
 def missing_for_submit(application: CountryApplication) -> list[str]:
     """What is still missing before the application can be submitted (empty when complete)."""
     missing = []
-    if not application.title.strip():
+    if parse.is_blank(application.title):
         missing.append(_("a title"))
     sites = list(application.sites.all())
     if not sites:
         missing.append(_("at least one data-centre site"))
-    if any(s.target_online_date < timezone.localdate() for s in sites):
+    today = tenant_today(application.tenant)
+    if any(s.target_online_date < today for s in sites):
         missing.append(_("target online dates that are not in the past"))
     if not application.languages:
         missing.append(_("the assistant's languages"))
@@ -371,7 +395,7 @@ def info_reply_add(
     if application.state != State.INFO_REQUESTED:
         raise TransitionConflict(_("There is no open information request to answer."))
     text = text.strip()
-    if not text:
+    if parse.is_blank(text):
         raise ValidationError({"text": [_("Write your answer.")]})
     question = (
         Decision.objects.filter(application=application, action="request_info")
@@ -480,12 +504,15 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
                     f"{application.reference} is past its due date in {application.state}.",
                 )
             counts["applications"] += 1
-        today = timezone.localdate()
+        # A condition is overdue once its due date has passed in its country: candidates by
+        # the latest "today" on earth, then each by its own country's date.
         for obligation in (
             Obligation.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(status=Obligation.Status.OPEN, due_date__lt=today)
+            .filter(status=Obligation.Status.OPEN, due_date__lt=tenant_today(None, now=now))
             .select_related("tenant", "application")
         ):
+            if obligation.due_date >= tenant_today(obligation.tenant, now=now):
+                continue
             obligation.status = Obligation.Status.OVERDUE
             obligation.save(update_fields=["status"])
             record_event(
@@ -512,7 +539,7 @@ def obligation_mark_met(*, obligation: Obligation, actor: Any, note: str) -> Obl
         (Role.COMPLIANCE_OFFICER, Role.US_COORDINATOR, Role.APPROVER),
         _("Only programme staff mark conditions met."),
     )
-    if not note.strip():
+    if parse.is_blank(note):
         raise ValidationError({"note": [_("Say how the condition was met.")]})
     with transaction.atomic():
         locked = Obligation.objects.select_for_update().get(pk=obligation.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerships.emissions import emission_factors
+
+# The civil time zone that reaches a date last (UTC-12, no daylight saving).
+EARLIEST_ZONE = zoneinfo.ZoneInfo("Etc/GMT+12")
 
 
 def country_code(value: str) -> str:
@@ -82,8 +86,10 @@ def energy_mix(value: Any) -> dict[str, int]:
     return mix
 
 
-def future_date(value: Any) -> Any:
-    if value < timezone.localdate():
+def future_date(value: Any, *, today: Any = None) -> Any:
+    """Not before ``today`` (the country's date, portal.tenancy.dates); without it, not before
+    the earliest "today" on earth (UTC-12), so no country's today is refused."""
+    if value < (today or timezone.now().astimezone(EARLIEST_ZONE).date()):
         raise ValidationError(_("The date cannot be in the past."))
     return value
 

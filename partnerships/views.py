@@ -29,6 +29,7 @@ from partnerships.serializers import ApplicationSerializer
 from portal import parse
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
+from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 from portal.ui import errors as ui_errors
 from portal.ui import formats
@@ -316,7 +317,9 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
     posted: dict[str, Any] | None = None
     if request.method == "POST":
         posted = _form_data(step, request.POST, tenant_code=application.tenant.code)
-        body = ApplicationSerializer(data=posted, partial=True)
+        body = ApplicationSerializer(
+            data=posted, partial=True, context={"today": tenant_today(application.tenant)}
+        )
         if "add_site" in request.POST:
             pass  # "Add another site": show what was typed plus one blank block, save nothing
         elif body.is_valid():
@@ -891,6 +894,7 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
             rationale=texts["rationale"],
             risk_level=texts["risk_level"],
             conditions=conditions,
+            tenant=application.tenant,
         )
     except ValidationError as exc:
         return _render_review(

@@ -20,10 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerships.models import CountryApplication, Decision, Obligation, Partnership, State
+from portal import parse
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
+from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 
 #: Sent after commit when an application enters ``screening`` (compliance listens).
@@ -290,10 +292,15 @@ class ConditionInput:
 
 
 def _validate_input(
-    action: Action, *, rationale: str, risk_level: str, conditions: list[ConditionInput]
+    action: Action,
+    *,
+    rationale: str,
+    risk_level: str,
+    conditions: list[ConditionInput],
+    today: dt.date,
 ) -> None:
     errors: dict[str, list[str]] = {}
-    if action.rationale_required and not rationale.strip():
+    if action.rationale_required and parse.is_blank(rationale):
         errors["rationale"] = [str(_("A rationale is required for this action."))]
     if action.risk_level_required:
         if risk_level not in RISK_LEVELS:
@@ -306,9 +313,8 @@ def _validate_input(
         errors["risk_level"] = [str(_("This action takes no risk level."))]
     if conditions and not action.conditions_allowed:
         errors["conditions"] = [str(_("Only a concurrence can carry conditions."))]
-    today = timezone.localdate()
     for condition in conditions:
-        if not condition.text.strip():
+        if parse.is_blank(condition.text):
             errors.setdefault("conditions", []).append(str(_("A condition needs a text.")))
         if condition.due_date < today:
             errors.setdefault("conditions", []).append(
@@ -319,16 +325,27 @@ def _validate_input(
 
 
 def validate_transition_input(
-    *, action: str, rationale: str, risk_level: str, conditions: list[ConditionInput]
+    *,
+    action: str,
+    rationale: str,
+    risk_level: str,
+    conditions: list[ConditionInput],
+    tenant: Any = None,
 ) -> Action:
     """The input checks of ``application_transition`` alone (no state, role or lock), so a
     page can report them before it asks for a confirmation. Returns the action; raises
     ``ValidationError`` keyed by field (``action``, ``rationale``, ``risk_level``,
-    ``conditions``)."""
+    ``conditions``). Condition due dates are checked against the ``tenant``'s today."""
     spec = ACTIONS.get(action)
     if spec is None:
         raise ValidationError({"action": [str(_("Choose an action."))]})
-    _validate_input(spec, rationale=rationale, risk_level=risk_level, conditions=conditions)
+    _validate_input(
+        spec,
+        rationale=rationale,
+        risk_level=risk_level,
+        conditions=conditions,
+        today=tenant_today(tenant),
+    )
     return spec
 
 
@@ -377,7 +394,14 @@ def application_transition(
             {"action": [str(_("Unknown action %(action)s.") % {"action": action})]}
         )
     conditions = conditions or []
-    _validate_input(spec, rationale=rationale, risk_level=risk_level, conditions=conditions)
+    # A condition's due date is a date in the country that must meet it.
+    _validate_input(
+        spec,
+        rationale=rationale,
+        risk_level=risk_level,
+        conditions=conditions,
+        today=tenant_today(application.tenant),
+    )
 
     with transaction.atomic():
         locked = (
@@ -490,7 +514,9 @@ def application_transition(
         )
         if action == "approve":
             partnership = Partnership.objects.create(
-                tenant=locked.tenant, application=locked, effective_date=timezone.localdate()
+                tenant=locked.tenant,
+                application=locked,
+                effective_date=tenant_today(locked.tenant),
             )
             Obligation.objects.filter(application=locked).update(partnership=partnership)
             record_event(

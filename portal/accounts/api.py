@@ -12,6 +12,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from portal.accounts.two_factor import requires_second_factor
+from portal.api.fields import TextField
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import access_for
@@ -22,9 +23,9 @@ class TokenThrottle(AnonRateThrottle):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = TextField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
-    otp = serializers.CharField(
+    otp = TextField(
         max_length=8, required=False, help_text="Programme staff: the current one-time code."
     )
 

@@ -209,3 +209,97 @@ def test_events_are_unchanged_by_refused_bodies(api, official_jp, jp):
     before = AuditEvent.objects.count()
     _post_raw(api, official_jp, '{"title": "a", "title": "b"}')
     assert AuditEvent.objects.count() == before
+
+
+# Row 9 ----------------------------------------------------------------------------------------
+INVISIBLE = ["\u200b", "\u200b\u200c\u200d\ufeff", "\u202e\u2066", "\u3164", " \u00ad\t"]
+
+
+@pytest.mark.parametrize("title", INVISIBLE)
+def test_a_title_of_only_invisible_characters_may_not_be_blank(api, official_jp, jp, title):
+    response = api.as_user(official_jp).post(
+        APPLICATIONS, example_payload(tenant="JP", title=title), format="json"
+    )
+    assert response.status_code == 400
+    assert "may not be blank" in response.json()["title"][0]
+    assert not CountryApplication.objects.exists()
+
+
+def test_invisible_text_is_blank_in_every_required_text(api, official_jp, jp):
+    client = api.as_user(official_jp)
+    site = {**example_payload()["sites"][0], "region": "\u200b"}
+    response = client.post(APPLICATIONS, example_payload(tenant="JP", sites=[site]), format="json")
+    assert response.status_code == 400 and "region" in str(response.json()["sites"]), (
+        response.json()
+    )
+    application = create_application(official_jp, jp)
+    response = client.patch(
+        f"{APPLICATIONS}{application.pk}/",
+        {"data_categories": ["health", "\u2060"], "version": 1},
+        format="json",
+    )
+    assert response.status_code == 400 and "data_categories" in response.json()
+
+
+def _in_state(application, state):
+    CountryApplication.objects.filter(pk=application.pk).update(
+        state=state, screening_outcome="clear", screening_list_version=1
+    )
+    application.refresh_from_db()
+    return application
+
+
+def test_a_rationale_of_invisible_characters_is_no_rationale(api, client, official_jp, jp):
+    application = _in_state(create_application(official_jp, jp), State.US_COORDINATION)
+    coordinator = make_user("us_coordinator")
+    response = api.as_user(coordinator).post(
+        f"{APPLICATIONS}{application.pk}/transitions/",
+        {"action": "non_concur", "rationale": "\u200b\u2063", "version": 1},
+        format="json",
+    )
+    assert response.status_code == 400 and "rationale" in response.json()
+    client.force_login(coordinator)
+    response = client.post(
+        f"/review/{application.pk}/act/",
+        {"action": "non_concur", "rationale": "\u200b", "version": 1, "confirmed": "1"},
+    )
+    assert response.status_code == 400
+    application.refresh_from_db()
+    assert application.state == State.US_COORDINATION and application.version == 1
+
+
+# Row 10 ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"startup_fund": {}},
+        {"startup_fund": {"amount": "100"}},
+        {"startup_fund": {"currency": "JPY"}},
+        {"sites": [{}]},
+        {"sites": [{"region": "Kansai"}]},
+        {"security_commitments": []},
+        {"startup_fund": "100 JPY"},
+    ],
+)
+def test_patch_with_an_incomplete_nested_object_is_400(api, official_jp, jp, patch):
+    application = create_application(official_jp, jp)
+    response = api.as_user(official_jp).patch(
+        f"{APPLICATIONS}{application.pk}/", {**patch, "version": 1}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    application.refresh_from_db()
+    assert application.version == 1
+
+
+def test_commitment_patch_with_an_incomplete_tranche_is_400(api, official_jp, jp):
+    from partnerships.commitments_serializers import EXAMPLE
+    from tests.partnerships.test_commitments import load_rates
+
+    load_rates()
+    client = api.as_user(official_jp)
+    created = client.post("/api/v1/commitments/", EXAMPLE, format="json")
+    assert created.status_code == 201, created.content
+    url = f"/api/v1/commitments/{created.json()['id']}/"
+    for tranches in ([{}], [{"amount": "1"}], [{"due_date": "2027-01-01"}]):
+        response = client.patch(url, {"tranches": tranches, "version": 1}, format="json")
+        assert response.status_code == 400, (tranches, response.content)
