@@ -36,8 +36,10 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         from compliance import tasks
         from partnerships.workflow import application_submitted
-        from portal import dashboard
+        from compliance.territories import territory_name
+        from portal import dashboard, hooks
 
+        hooks.register_territory_lookup(territory_name)
         application_submitted.connect(
             tasks.on_application_submitted, dispatch_uid="compliance.screen_on_submit"
         )

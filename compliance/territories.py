@@ -401,6 +401,20 @@ def current_policy_version() -> ScreeningPolicyVersion | None:
     return ScreeningPolicyVersion.objects.order_by("-number").first()
 
 
+def territory_name(code: str) -> str | None:
+    """The name of ``code`` on the current list, None when it is not on it (or no list is
+    loaded). Lent to ``portal`` (portal.hooks) to check a new country's code."""
+    return (
+        Territory.objects.filter(
+            version__number=TerritoryListVersion.objects.order_by("-number")
+            .values("number")[:1],
+            code=code,
+        )
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
 def _rows_of(version: TerritoryListVersion) -> dict[str, dict[str, Any]]:
     return {
         t["code"]: {**t, "groups": list(t["groups"])}

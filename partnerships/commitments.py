@@ -650,6 +650,7 @@ def _notify_officials(commitment: CoInvestmentCommitment, subject: str, body: st
             is_active=True,
             memberships__tenant_id=commitment.tenant_id,
             memberships__role__in=[Role.OFFICIAL, Role.COUNTRY_ADMIN],
+            memberships__ended_at__isnull=True,
         )
         .exclude(email="")
         .values_list("email", flat=True)

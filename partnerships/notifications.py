@@ -23,6 +23,7 @@ def _officials(application: CountryApplication) -> list[str]:
             is_active=True,
             memberships__tenant_id=application.tenant_id,
             memberships__role__in=[Role.OFFICIAL, Role.COUNTRY_ADMIN],
+            memberships__ended_at__isnull=True,
         )
         .exclude(email="")
         .values_list("email", flat=True)
@@ -33,7 +34,9 @@ def _officials(application: CountryApplication) -> list[str]:
 def _role_holders(role: str) -> list[str]:
     User = get_user_model()
     return list(
-        User.objects.filter(is_active=True, programme_roles__role=role)
+        User.objects.filter(
+            is_active=True, programme_roles__role=role, programme_roles__ended_at__isnull=True
+        )
         .exclude(email="")
         .values_list("email", flat=True)
         .distinct()

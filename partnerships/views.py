@@ -831,7 +831,9 @@ def _render_review(
     role = workflow.STATE_ROLE.get(State(application.state))
     User = get_user_model()
     colleagues = (
-        User.objects.filter(is_active=True, programme_roles__role=role)
+        User.objects.filter(
+            is_active=True, programme_roles__role=role, programme_roles__ended_at__isnull=True
+        )
         .exclude(memberships__tenant=application.tenant)
         .order_by("username")
         .distinct()

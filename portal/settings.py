@@ -57,13 +57,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "guardian",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal.accounts",
     "portal.tenancy",
     "portal.audit",
@@ -164,6 +165,8 @@ CELERY_TIMEZONE = "UTC"
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Account-wide rising delays, whatever the address (portal.accounts.throttle).
+    "portal.accounts.throttle.AccountDelayBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -196,9 +199,34 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "portal.accounts.views.locked_out"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
-# Programme staff sign in with a second factor (TOTP): "required" (default) or "off".
-# Tests switch it on where they test it (tests/portal/test_two_factor.py).
+# Programme staff and country admins sign in with a second factor (TOTP): "required"
+# (default) or "off". Tests switch it on where they test it (tests/portal/test_two_factor.py).
 PORTAL_STAFF_2FA = os.environ.get("PORTAL_STAFF_2FA", "off" if TESTING else "required")
+# The roles that require it (DESIGN §5b); officials may enrol one, they are not made to.
+PORTAL_2FA_ROLES = frozenset(
+    env_list(
+        "PORTAL_2FA_ROLES",
+        "country_admin,reviewer,security_reviewer,compliance_officer,us_coordinator,approver,"
+        "auditor,platform_admin",
+    )
+)
+# Account-wide brute-force limit (portal.accounts.throttle): after this many failures in a
+# row, whatever the address, each next attempt waits 2, 4, 8 … seconds, at most the cap.
+PORTAL_ACCOUNT_FREE_FAILURES = env_int("PORTAL_ACCOUNT_FREE_FAILURES", 10)
+PORTAL_ACCOUNT_MAX_DELAY_SECONDS = env_int("PORTAL_ACCOUNT_MAX_DELAY_SECONDS", 300)
+PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7)
+PORTAL_ENROLMENT_LINK_DAYS = env_int("PORTAL_ENROLMENT_LINK_DAYS", 3)
+PORTAL_TOKEN_TTL_HOURS = env_int("PORTAL_TOKEN_TTL_HOURS", 10)
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's own migrations build its default token table, unused once swapped for ApiToken.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=PORTAL_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+}
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Country Partnership Portal")
 
 GUARDIAN_RAISE_403 = False
@@ -262,6 +290,8 @@ EMAIL_BACKEND = os.environ.get(
     if os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.console.EmailBackend",
 )
+# `make run` sets the file backend: one file a message in .data/mail/ (DESIGN §5b).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -272,8 +302,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api.authentication.SessionAuthentication",
+        # Token first: an unauthenticated call then answers 401 with WWW-Authenticate.
         "portal.api.authentication.TokenAuthentication",
+        "portal.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
@@ -287,6 +318,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
+        "invitation": os.environ.get("INVITATION_THROTTLE_RATE", "10/min"),
         "user": os.environ.get("USER_THROTTLE_RATE", "6000/hour"),
     },
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],

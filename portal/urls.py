@@ -5,12 +5,9 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health, views
-from portal.accounts import api as accounts_api
-from portal.accounts import two_factor
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
-    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("", include("portal.accounts.urls_api")),
     path("", include("portal.audit.urls_api")),
     path("", include("partnerships.urls_api")),
     path("", include("compliance.urls_api")),
@@ -27,16 +24,8 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", views.dashboard, name="dashboard"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/2fa/setup/", two_factor.setup, name="two-factor-setup"),
-    path("accounts/2fa/", two_factor.verify, name="two-factor-verify"),
+    path("", include("portal.accounts.urls")),
     path("audit/", include("portal.audit.urls")),
     path("", include("partnerships.urls")),
     path("", include("compliance.urls")),

@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from partnerships import commitments, services, workflow
 from partnerships.models import Obligation
+from portal.accounts import services as people
 from portal.audit.models import AuditEvent
 from tests.factories import create_application, make_user
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 MISSING = 987654321
 # Routes that hold no country's data (reference data, auth, health, docs, admin).
 NOT_TENANT_DATA = re.compile(
-    r"^(api/v1/(\^?territor|auth|me)|api/(schema|docs)|healthz|readyz|i18n|admin)"
+    r"^(api/v1/(\^?territor|auth|me)|api/(schema|docs)|healthz|readyz|i18n|admin|accounts/)"
 )
 
 
@@ -51,6 +52,10 @@ def _fill(route: str, ids: dict[str, Any]) -> str | None:
         if "commitments" in path
         else "audit_event"
         if "audit-events" in path
+        else "invitation"
+        if "invitations" in path
+        else "member"
+        if "members" in path or path.startswith("people/")
         else "application"
     )
 
@@ -131,8 +136,14 @@ def jp_world(jp, official_jp):
             ],
         },
     )
+    jp_admin = make_user("country_admin", jp, "country_admin-jp-matrix")
+    invitation, _token = people.invitation_create(
+        actor=jp_admin, email="new-official@example.jp", role="official", tenant=jp
+    )
     return {
         "application": application.pk,
+        "member": official_jp.pk,
+        "invitation": invitation.pk,
         "attachment_id": attachment.pk,
         "obligation_id": Obligation.objects.get(application=application).pk,
         "commitment": commitment.pk,

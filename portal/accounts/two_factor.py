@@ -1,9 +1,11 @@
-"""A second factor (TOTP, django-otp) for programme staff.
+"""A second factor (TOTP, django-otp) for programme staff and country admins.
 
-Country officials sign in with a password; anyone holding a programme role (reviewers,
-approvers, auditors …) must also prove a one-time code from an authenticator app before any
-page or API call answers. Staff without a device are taken to enrol one first. Turned off
-with PORTAL_STAFF_2FA=off (the local demo of ``make run`` does that).
+Anyone holding a role in ``PORTAL_2FA_ROLES`` (programme staff and country admins) must prove a
+one-time code from an authenticator app (or a recovery code) before any page or API call
+answers; officials may enrol one. Enrolment is open only to a session that came through an
+invitation or a platform admin's enrolment link, or that is already verified: a password
+alone never lets someone attach their own authenticator to an account. Turned off with
+PORTAL_STAFF_2FA=off (the local demo of ``make run`` does that).
 """
 
 from __future__ import annotations
@@ -19,25 +21,51 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.accounts import services
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import access_for
 
-_OPEN_PREFIXES = ("/static/", "/i18n/", "/healthz", "/readyz", "/api/v1/auth/token/")
+_OPEN_PREFIXES = (
+    "/static/",
+    "/i18n/",
+    "/healthz",
+    "/readyz",
+    "/api/v1/auth/token/",
+    "/api/v1/invitations/accept/",
+)
+#: Session keys: the person this session may enrol a device for, and the codes shown once.
+ENROL_SESSION_KEY = "portal_enrol_user"
+ENROL_LINK_SESSION_KEY = "portal_enrol_link"
+CODES_SESSION_KEY = "portal_recovery_codes"
 
 
 def requires_second_factor(user: Any) -> bool:
-    return (
-        settings.PORTAL_STAFF_2FA == "required"
-        and user.is_authenticated
-        and bool(access_for(user).programme_roles)
-    )
+    if settings.PORTAL_STAFF_2FA != "required" or not user.is_authenticated:
+        return False
+    access = access_for(user)
+    roles = set(access.programme_roles) | {r for rs in access.tenant_roles.values() for r in rs}
+    return bool(roles & settings.PORTAL_2FA_ROLES)
+
+
+def may_enrol(request: HttpRequest) -> bool:
+    """Enrolment is open to a verified session, or one opened by an invitation or an
+    enrolment link for this very person."""
+    user = request.user
+    if user.is_verified():  # type: ignore[union-attr]
+        return True
+    if request.session.get(ENROL_SESSION_KEY) == user.pk:
+        return True
+    link = request.session.get(ENROL_LINK_SESSION_KEY, "")
+    linked = services.enrolment_link_user(link) if link else None
+    return linked is not None and linked.pk == user.pk
 
 
 def _open_path(path: str) -> bool:
@@ -48,7 +76,7 @@ def _open_path(path: str) -> bool:
         else path
     )
     return bare.startswith(_OPEN_PREFIXES) or bare.startswith(
-        ("/accounts/2fa/", "/accounts/logout/")
+        ("/accounts/2fa/", "/accounts/logout/", "/accounts/invitation/")
     )
 
 
@@ -95,10 +123,13 @@ def _qr_svg(data: str) -> str:
 
 @login_required
 def setup(request: HttpRequest) -> HttpResponseBase:
-    """Enrol an authenticator app: scan the code, type one code to confirm."""
+    """Enrol an authenticator app: scan the code, type one code to confirm; then the ten
+    recovery codes are shown, once."""
     user = request.user
-    if user_has_device(user):
+    if user_has_device(user) and not user.is_verified():  # type: ignore[union-attr]
         return redirect(f"{reverse('two-factor-verify')}?next={_next_url(request)}")
+    if not may_enrol(request):
+        return render(request, "accounts/two_factor_closed.html", status=403)
     device = TOTPDevice.objects.filter(
         user=user, confirmed=False
     ).first() or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
@@ -106,11 +137,17 @@ def setup(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         if device.verify_token(request.POST.get("token", "").strip()):
             with transaction.atomic():
+                TOTPDevice.objects.filter(user=user, confirmed=True).delete()  # replaced
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 record_event(verb=Verb.AUTH_2FA_ENROLLED, obj=user, actor=user)
+                codes = services.recovery_codes_issue(user=user)
+                services.enrolment_link_close(user=user)
             otp_login(request, device)
-            return redirect(_next_url(request))
+            request.session.pop(ENROL_SESSION_KEY, None)
+            request.session.pop(ENROL_LINK_SESSION_KEY, None)
+            request.session[CODES_SESSION_KEY] = codes
+            return redirect(f"{reverse('two-factor-codes')}?next={_next_url(request)}")
         error = _("That code did not match. Check the time on your device and try again.")
         record_event(verb=Verb.AUTH_2FA_FAILED, obj=user, actor=user, changes={"stage": "enrol"})
     secret = base64.b32encode(device.bin_key).decode()
@@ -125,6 +162,35 @@ def setup(request: HttpRequest) -> HttpResponseBase:
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_safe
+def recovery_codes(request: HttpRequest) -> HttpResponseBase:
+    """The recovery codes just issued, shown this once (they are stored hashed nowhere else
+    than django-otp's table, and never shown again)."""
+    codes = request.session.pop(CODES_SESSION_KEY, None)
+    if not codes:
+        return redirect(_next_url(request))
+    response = render(
+        request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
+def enrol_link(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A platform admin's enrolment link: remember it in this session, then sign in and
+    enrol. An unknown, used or expired link gets the closed page."""
+    user = services.enrolment_link_user(token)
+    if user is None:
+        return render(request, "accounts/two_factor_closed.html", status=400)
+    request.session[ENROL_LINK_SESSION_KEY] = token
+    setup_url = reverse("two-factor-setup")
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return redirect(setup_url)
+    return redirect(f"{reverse('login')}?next={setup_url}")
 
 
 @login_required

@@ -48,10 +48,16 @@ def access_for(user: Any) -> Access:
         return cached
     from portal.tenancy.models import Membership, ProgrammeRole
 
-    programme = frozenset(ProgrammeRole.objects.filter(user=user).values_list("role", flat=True))
+    programme = frozenset(
+        ProgrammeRole.objects.filter(user=user, ended_at__isnull=True).values_list(
+            "role", flat=True
+        )
+    )
     tenant_roles: dict[int, set[str]] = {}
     codes: dict[int, str] = {}
-    memberships = Membership.objects.filter(user=user, tenant__status="active").values_list(
+    memberships = Membership.objects.filter(
+        user=user, tenant__status="active", ended_at__isnull=True
+    ).values_list(
         "tenant_id", "tenant__code", "role"
     )
     for tenant_id, code, role in memberships:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Self
+
 import zoneinfo
 
 import pycountry
@@ -9,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.tenancy.access import access_for
+from portal.tenancy.querysets import Action, RestrictedQuerySet
 from portal.tenancy.roles import PROGRAMME_ROLES, TENANT_ROLES, Role
 
 
@@ -34,6 +38,17 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+class TenantQuerySet(RestrictedQuerySet):
+    tenant_path = "id"
+
+    def restrict(self, user: Any, action: Action = "view") -> Self:
+        """Programme staff see every country; platform admins also change them; a country's
+        people see their own countries."""
+        if access_for(user).has_programme_role(Role.PLATFORM_ADMIN):
+            return self.all()
+        return super().restrict(user, action)
+
+
 class Tenant(models.Model):
     """A partner country. Its officials see its data and nothing else."""
 
@@ -53,6 +68,8 @@ class Tenant(models.Model):
         max_length=64, blank=True, default="", validators=[validate_time_zone]
     )
 
+    objects = TenantQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
 
@@ -71,10 +88,17 @@ class Membership(models.Model):
         max_length=20, choices=[(r.value, r.label) for r in Role if r in TENANT_ROLES]
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the person is deactivated: the row stays, so who held the role, and when,
+    # remains answerable; only rows without it grant anything.
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "tenant", "role"], name="membership_unique")
+            models.UniqueConstraint(
+                fields=["user", "tenant", "role"],
+                condition=models.Q(ended_at__isnull=True),
+                name="membership_unique",
+            )
         ]
 
     def __str__(self) -> str:
@@ -91,10 +115,15 @@ class ProgrammeRole(models.Model):
         max_length=20, choices=[(r.value, r.label) for r in Role if r in PROGRAMME_ROLES]
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)  # as Membership.ended_at
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "role"], name="programme_role_unique")
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(ended_at__isnull=True),
+                name="programme_role_unique",
+            )
         ]
 
     def __str__(self) -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+
+from portal import hooks
 
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
@@ -31,13 +34,21 @@ def validate_role(role: str, tenant_code: str | None) -> Tenant | None:
 
 
 def role_grant(*, user: Any, role: str, tenant_code: str | None = None, actor: Any = None) -> bool:
-    """Give ``user`` the role (in ``tenant_code`` for tenant roles); False if already held."""
+    """Give ``user`` the role (in ``tenant_code`` for tenant roles); False if already held.
+
+    Raises PermissionDenied when ``actor`` is ``user``: nobody grants a role to themselves
+    (the admin, the API and invitations all come through here).
+    """
     tenant = validate_role(role, tenant_code)
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise PermissionDenied(_("Nobody can grant a role to themselves."))
     with transaction.atomic():
         if tenant is not None:
-            _, created = Membership.objects.get_or_create(user=user, tenant=tenant, role=role)
+            _, created = Membership.objects.get_or_create(
+                user=user, tenant=tenant, role=role, ended_at=None
+            )
         else:
-            _, created = ProgrammeRole.objects.get_or_create(user=user, role=role)
+            _, created = ProgrammeRole.objects.get_or_create(user=user, role=role, ended_at=None)
             if role == Role.PLATFORM_ADMIN and not (user.is_staff and user.is_superuser):
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
@@ -118,3 +129,33 @@ def tenant_for_official(
     if len(editable) == 1:
         return Tenant.objects.get(id=next(iter(editable)))
     raise ValidationError({"tenant": [_("You represent several countries: name the tenant.")]})
+
+
+def tenant_create(
+    *, code: str, name: str, languages: list[str], time_zone: str, actor: Any
+) -> Tenant:
+    """A new country, with no people yet (its first country admin is invited).
+
+    ``code``: ISO 3166-1 alpha-2, upper case, on the current territory list; ``languages``:
+    ISO 639-1 codes; ``time_zone``: an IANA name. Raises PermissionDenied unless ``actor`` is
+    a platform admin, ValidationError (by field) for bad or duplicate values.
+    """
+    from portal.tenancy.access import access_for
+
+    if not access_for(actor).has_programme_role(Role.PLATFORM_ADMIN):
+        raise PermissionDenied(_("Only a platform administrator can add a country."))
+    tenant = Tenant(code=code, name=name, languages=languages, time_zone=time_zone)
+    tenant.full_clean()
+    if hooks.territory_name(code) is None:
+        raise ValidationError({"code": [_("%(code)s is not on the territory list.") % {"code": code}]})
+    with transaction.atomic():
+        tenant.save()
+        record_event(
+            verb=Verb.TENANT_CREATED,
+            obj=tenant,
+            tenant=tenant,
+            actor=actor,
+            role=Role.PLATFORM_ADMIN,
+            changes={"code": code, "name": name, "languages": languages, "time_zone": time_zone},
+        )
+    return tenant

@@ -34,6 +34,15 @@ NOT_DATA_CHANGES = {
     "two-factor-setup": "enrolling the auditor's own second factor (programme staff must)",
     "two-factor-verify": "proving the auditor's own second factor",
     "api-token": "an API token for the auditor's own reads (audited as auth.token_created)",
+    "api-tokens": "the auditor's own API tokens (DELETE signs the auditor out everywhere)",
+    "api-token-detail": "revoking one of the auditor's own API tokens",
+    "account-token-revoke": "revoking one of the auditor's own API tokens",
+    "account-sign-out-everywhere": "ending the auditor's own sessions and tokens",
+    "password_change": "the auditor's own password",
+    "password_reset": "asking for a reset link for an address (anonymous; audited as a request)",
+    "password_reset_confirm": "choosing a new password through a reset link (anonymous)",
+    "invitation-accept": "accepting an invitation creates the invitee's own account (anonymous)",
+    "api-invitation-accept": "accepting an invitation creates the invitee's own account (anonymous)",
     "healthz": "a liveness probe: reads nothing, writes nothing",
     "readyz": "a readiness probe: reads nothing, writes nothing",
 }
@@ -63,6 +72,7 @@ def world(jp, official_jp) -> dict[str, Any]:
     from partnerships.models import CoInvestmentCommitment, Decision, Obligation, Tranche
     from partnerships.services import attachment_add
     from partnerships.workflow import application_transition
+    from portal.accounts.services import invitation_create
 
     application = create_application(official_jp, jp)
     attachment = attachment_add(application=application, actor=official_jp,
@@ -85,6 +95,10 @@ def world(jp, official_jp) -> dict[str, Any]:
         "application": application, "attachment": attachment, "obligation": obligation,
         "commitment": commitment, "tranche": tranche, "tenant": jp, "user": official_jp,
         "event": AuditEvent.objects.latest("id"),
+        "invitation": invitation_create(
+            actor=make_user("country_admin", jp, "country_admin-jp-readonly"),
+            email="invitee@example.jp", role="official", tenant=jp,
+        )[0],
     }  # fmt: skip
 
 
@@ -101,6 +115,10 @@ def _value(name: str, prefix: str, world: dict[str, Any]) -> list[str]:
         "step": "general",
     }
     if name == "pk":
+        if "members" in prefix or prefix.startswith("people/"):
+            return [str(world["user"].pk)]
+        if "invitations" in prefix:
+            return [str(world["invitation"].pk)]
         if "commitment" in prefix:
             return [str(world["commitment"].pk)]
         if "audit-event" in prefix:
@@ -180,6 +198,14 @@ def test_the_walker_finds_every_kind_of_endpoint(world):
     commitment, tranche = world["commitment"].pk, world["tranche"].pk
     assert f"/commitments/{commitment}/tranches/{tranche}/pay/" in urls
     assert f"/api/v1/audit-events/{world['event'].pk}/" in urls
+    # People (DESIGN §5b): members, invitations, countries, as pages and endpoints.
+    member, invitation = world["user"].pk, world["invitation"].pk
+    for expected in (f"/api/v1/members/{member}/", f"/api/v1/members/{member}/reset-device/",
+                     f"/api/v1/invitations/{invitation}/", f"/api/v1/invitations/{invitation}/resend/",
+                     "/api/v1/invitations/", "/api/v1/tenants/", "/people/", "/people/invite/",
+                     f"/people/{member}/deactivate/", f"/people/{member}/reset-device/",
+                     f"/people/invitations/{invitation}/revoke/", "/countries/"):  # fmt: skip
+        assert expected in urls, expected
     assert len(urls) > 40
 
 
@@ -198,6 +224,7 @@ def _fingerprint(world: dict[str, Any]) -> tuple[Any, ...]:
         "tranche",
         "tenant",
         "user",
+        "invitation",
     ):
         obj = type(world[key]).objects.get(pk=world[key].pk)
         objects.append(sorted((k, repr(v)) for k, v in model_to_dict(obj).items()))

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
+from portal.accounts.models import ApiToken
 from portal.api.viewsets import TenantScopedViewSet
 from portal.audit.models import AuditEvent
 from tests.factories import PASSWORD, create_application, make_user
@@ -85,7 +85,9 @@ def test_token_endpoint_and_token_auth(client, official_jp):
     )
     assert response.status_code == 200
     token = response.json()["token"]
-    assert Token.objects.get(user=official_jp).key == token
+    assert response.json()["expiry"]  # knox: every token expires
+    stored = ApiToken.objects.get(user=official_jp)
+    assert token not in (stored.digest, stored.token_key)  # only its hash is kept
     me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}")
     assert me.status_code == 200
     assert me.json() == {

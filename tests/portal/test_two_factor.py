@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.accounts import services
 from portal.audit.models import AuditEvent
 from tests.factories import PASSWORD, make_user
 
@@ -24,19 +27,33 @@ def code_for(device: TOTPDevice) -> str:
 
 def test_staff_enrol_then_reach_their_pages(client):
     reviewer = make_user("reviewer", username="rev-2fa")
+    admin = make_user("platform_admin", username="admin-2fa")
     client.force_login(reviewer)
     response = client.get("/review/")
     assert response.status_code == 302 and response["Location"].startswith(
         "/accounts/2fa/setup/?next=/review/"
     )
-    page = client.get(response["Location"])
+    # A password alone does not open enrolment: a platform admin's link does.
+    closed = client.get(response["Location"])
+    assert closed.status_code == 403 and b"<svg" not in closed.content
+    link = services.otp_reset(user=reviewer, actor=admin)
+    reviewer.refresh_from_db()
+    client.force_login(reviewer)  # the reset ended the earlier session
+    assert client.get(f"/accounts/2fa/enrol/{link}/")["Location"] == "/accounts/2fa/setup/"
+    page = client.get("/accounts/2fa/setup/?next=/review/")
     assert page.status_code == 200 and b"<svg" in page.content
     device = TOTPDevice.objects.get(user=reviewer, confirmed=False)
     wrong = client.post("/accounts/2fa/setup/", {"token": "000000", "next": "/review/"})
     assert wrong.status_code == 400
     done = client.post("/accounts/2fa/setup/", {"token": code_for(device), "next": "/review/"})
-    assert done.status_code == 302 and done["Location"] == "/review/"
+    assert done.status_code == 302 and done["Location"] == "/accounts/2fa/recovery-codes/?next=/review/"
+    codes_page = client.get(done["Location"])
+    codes = re.findall(r"<code>([a-z2-7]{8})</code>", codes_page.content.decode())
+    assert len(codes) == 10 and codes_page["Cache-Control"] == "no-store"
+    assert client.get(done["Location"])["Location"] == "/review/"  # shown once
     assert client.get("/review/").status_code == 200
+    # The link was single use.
+    assert client.get(f"/accounts/2fa/enrol/{link}/").status_code == 400
     assert AuditEvent.objects.filter(verb="auth.2fa_enrolled", actor=reviewer).count() == 1
     assert AuditEvent.objects.filter(verb="auth.2fa_failed", actor=reviewer).count() == 1
 
