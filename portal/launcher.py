@@ -48,6 +48,13 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")  # local development server: console e-mail, plain-HTTP cookies
     env.setdefault("PORTAL_STAFF_2FA", "off")  # the demo's staff logins need no authenticator app
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")  # links in e-mails
+    mail_dir = Path(env.get("EMAIL_FILE_PATH") or embedded.DATA_DIR / "mail")
+    if not env.get("EMAIL_HOST"):
+        # Every outgoing message becomes one file here, so invitation links open locally.
+        env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+        env.setdefault("EMAIL_FILE_PATH", str(mail_dir))
+        mail_dir.mkdir(parents=True, exist_ok=True)
     started_redis = False
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
         print("Starting embedded PostgreSQL and Redis under .data/ …", flush=True)
@@ -142,7 +149,13 @@ def main() -> int:
             f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
             f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "
             "official-fr, reviewer, security_reviewer, compliance_officer, us_coordinator, "
-            "approver, auditor, platform_admin\nPress Ctrl-C to stop.\n",
+            "approver, auditor, platform_admin\n"
+            + (
+                f"Outgoing e-mail (invitations, password resets) is written to {mail_dir}/\n"
+                if not env.get("EMAIL_HOST")
+                else ""
+            )
+            + "Press Ctrl-C to stop.\n",
             flush=True,
         )
         while all(child.poll() is None for child in children):

@@ -82,7 +82,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password1"],
             )
         except ValidationError as exc:
-            errors = getattr(exc, "error_dict", {"username": exc.error_list})
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"username": exc.messages}
             if "token" in errors:
                 return render(request, "accounts/invitation_invalid.html", status=400)
             for field, problems in errors.items():

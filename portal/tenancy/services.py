@@ -44,11 +44,11 @@ def role_grant(*, user: Any, role: str, tenant_code: str | None = None, actor: A
         raise PermissionDenied(_("Nobody can grant a role to themselves."))
     with transaction.atomic():
         if tenant is not None:
-            _, created = Membership.objects.get_or_create(
+            created = Membership.objects.get_or_create(
                 user=user, tenant=tenant, role=role, ended_at=None
-            )
+            )[1]
         else:
-            _, created = ProgrammeRole.objects.get_or_create(user=user, role=role, ended_at=None)
+            created = ProgrammeRole.objects.get_or_create(user=user, role=role, ended_at=None)[1]
             if role == Role.PLATFORM_ADMIN and not (user.is_staff and user.is_superuser):
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
@@ -69,9 +69,9 @@ def role_revoke(*, user: Any, role: str, tenant_code: str | None = None, actor: 
     tenant = validate_role(role, tenant_code)
     with transaction.atomic():
         if tenant is not None:
-            deleted, _ = Membership.objects.filter(user=user, tenant=tenant, role=role).delete()
+            deleted = Membership.objects.filter(user=user, tenant=tenant, role=role).delete()[0]
         else:
-            deleted, _ = ProgrammeRole.objects.filter(user=user, role=role).delete()
+            deleted = ProgrammeRole.objects.filter(user=user, role=role).delete()[0]
             if role == Role.PLATFORM_ADMIN:
                 user.is_staff = user.is_superuser = False
                 user.save(update_fields=["is_staff", "is_superuser"])

@@ -91,6 +91,8 @@ def test_make_run_starts_stops_cleanly_and_survives_kill_9(tmp_path: Path) -> No
         and "Demo logins" in text
         and "launcher test password" in text
     )
+    # Local mail: one file a message under .data/mail/, and the launcher says where.
+    assert f"written to {data_dir / 'mail'}/" in text and (data_dir / "mail").is_dir()
     assert len(_group(first.pid)) >= 4  # launcher, gunicorn, worker, beat (and their children)
 
     # kill -9 the launcher alone: its servers must not outlive it and block the next start.
