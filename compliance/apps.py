@@ -35,8 +35,8 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance import tasks
-        from partnerships.workflow import application_submitted
         from compliance.territories import territory_name
+        from partnerships.workflow import application_submitted
         from portal import dashboard, hooks
 
         hooks.register_territory_lookup(territory_name)

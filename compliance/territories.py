@@ -406,8 +406,7 @@ def territory_name(code: str) -> str | None:
     loaded). Lent to ``portal`` (portal.hooks) to check a new country's code."""
     return (
         Territory.objects.filter(
-            version__number=TerritoryListVersion.objects.order_by("-number")
-            .values("number")[:1],
+            version__number=TerritoryListVersion.objects.order_by("-number").values("number")[:1],
             code=code,
         )
         .values_list("name", flat=True)

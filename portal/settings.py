@@ -217,7 +217,7 @@ PORTAL_ACCOUNT_MAX_DELAY_SECONDS = env_int("PORTAL_ACCOUNT_MAX_DELAY_SECONDS", 3
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7)
 PORTAL_ENROLMENT_LINK_DAYS = env_int("PORTAL_ENROLMENT_LINK_DAYS", 3)
 PORTAL_TOKEN_TTL_HOURS = env_int("PORTAL_TOKEN_TTL_HOURS", 10)
-KNOX_TOKEN_MODEL = "accounts.ApiToken"
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model name, not a secret
 # knox's own migrations build its default token table, unused once swapped for ApiToken.
 MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {

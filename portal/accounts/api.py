@@ -47,7 +47,10 @@ class InvitationThrottle(AnonRateThrottle):
 
 def _too_many(seconds: int) -> Response:
     return Response(
-        {"detail": _("Too many failed sign-in attempts. Try again in %(s)d seconds.") % {"s": seconds}},
+        {
+            "detail": _("Too many failed sign-in attempts. Try again in %(s)d seconds.")
+            % {"s": seconds}
+        },
         status=status.HTTP_429_TOO_MANY_REQUESTS,
         headers={"Retry-After": str(seconds)},
     )

@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from portal.accounts import signals  # noqa: F401  (login audit receivers)
-        from portal.accounts import throttle  # noqa: F401  (account-wide failure counters)
+        from portal.accounts import (
+            signals,  # noqa: F401  (login audit receivers)
+            throttle,  # noqa: F401  (account-wide failure counters)
+        )
         from portal.api import schema  # noqa: F401  (OpenAPI auth schemes)

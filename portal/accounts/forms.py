@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -83,11 +83,14 @@ class InviteForm(forms.Form):
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         tenants = services.invitable_tenants(actor)
-        self.fields["tenant"].queryset = Tenant.objects.filter(pk__in=[t.pk for t in tenants])
+        tenant_field = cast(forms.ModelChoiceField, self.fields["tenant"])
+        tenant_field.queryset = Tenant.objects.filter(pk__in=[t.pk for t in tenants])
         roles: set[str] = set(services.grantable_roles(actor, None))
         for tenant in tenants:
             roles |= set(services.grantable_roles(actor, tenant))
-        self.fields["role"].choices = [(r.value, r.label) for r in Role if r in roles]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
+            (r.value, r.label) for r in Role if r in roles
+        ]
         if len(tenants) == 1 and not services.grantable_roles(actor, None):
             self.fields["tenant"].initial = tenants[0].code
 
@@ -115,7 +118,7 @@ class AcceptForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return data

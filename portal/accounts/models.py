@@ -39,7 +39,7 @@ class PortalUserManager(UserManager.from_queryset(MemberQuerySet)):  # type: ign
     pass
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox's auth_token_set
     """A person. Never deleted, only deactivated: the audit history keeps pointing at them.
 
     To honour an erasure request, ``pseudonymize`` blanks the personal fields; audit events
@@ -53,7 +53,7 @@ class User(AbstractUser):
     enrolment_token_hash = models.CharField(max_length=64, blank=True, default="")
     enrolment_expires_at = models.DateTimeField(null=True, blank=True)
 
-    objects = PortalUserManager()
+    objects = PortalUserManager()  # type: ignore[misc]
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise models.ProtectedError("Users are deactivated, never deleted.", {self})

@@ -57,7 +57,9 @@ class TenantSerializer(serializers.ModelSerializer):
         model = Tenant
         fields = ["code", "name", "languages", "time_zone", "status"]
         read_only_fields = ["status"]
-        extra_kwargs = {"code": {"validators": []}}  # uniqueness: the service's field error
+        extra_kwargs: dict[str, Any] = {
+            "code": {"validators": []}
+        }  # uniqueness: the service's field error
 
     def validate_code(self, value: str) -> str:
         return value.strip()
@@ -128,7 +130,7 @@ class MemberSerializer(serializers.ModelSerializer):
         return {tid for tid, roles in access.tenant_roles.items() if Role.COUNTRY_ADMIN in roles}
 
     @extend_schema_field(MembershipOutSerializer(many=True))
-    def get_roles(self, user: Any) -> list[dict[str, Any]]:
+    def get_roles(self, user: Any) -> Any:
         visible = self._visible_tenants()
         roles = [
             {"role": m.role, "tenant": m.tenant.code, "since": m.created_at, "ended_at": m.ended_at}

@@ -287,7 +287,9 @@ def may_manage_member(actor: Any, user: Any) -> bool:
     access = access_for(actor)
     if access.has_programme_role(Role.PLATFORM_ADMIN):
         return True
-    administered = {tid for tid, roles in access.tenant_roles.items() if Role.COUNTRY_ADMIN in roles}
+    administered = {
+        tid for tid, roles in access.tenant_roles.items() if Role.COUNTRY_ADMIN in roles
+    }
     if not administered:
         return False
     if ProgrammeRole.objects.filter(user=user, ended_at=None).exists():

@@ -236,9 +236,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("You may not deactivate this person."))
     if request.method == "POST":
         services.member_deactivate(user=member, actor=request.user)
-        messages.success(
-            request, _("%(name)s is deactivated.") % {"name": member.get_username()}
-        )
+        messages.success(request, _("%(name)s is deactivated.") % {"name": member.get_username()})
         return redirect("people")
     return render(
         request,

@@ -57,9 +57,7 @@ def access_for(user: Any) -> Access:
     codes: dict[int, str] = {}
     memberships = Membership.objects.filter(
         user=user, tenant__status="active", ended_at__isnull=True
-    ).values_list(
-        "tenant_id", "tenant__code", "role"
-    )
+    ).values_list("tenant_id", "tenant__code", "role")
     for tenant_id, code, role in memberships:
         tenant_roles.setdefault(tenant_id, set()).add(role)
         codes[tenant_id] = code

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Self
-
 import zoneinfo
+from typing import Any, Self
 
 import pycountry
 from django.conf import settings

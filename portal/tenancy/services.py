@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import hooks
-
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 from portal.tenancy.access import forget
@@ -147,7 +146,9 @@ def tenant_create(
     tenant = Tenant(code=code, name=name, languages=languages, time_zone=time_zone)
     tenant.full_clean()
     if hooks.territory_name(code) is None:
-        raise ValidationError({"code": [_("%(code)s is not on the territory list.") % {"code": code}]})
+        raise ValidationError(
+            {"code": [_("%(code)s is not on the territory list.") % {"code": code}]}
+        )
     with transaction.atomic():
         tenant.save()
         record_event(

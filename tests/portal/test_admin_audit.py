@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from django.contrib.auth.models import Group
 
 from portal.audit.models import AuditEvent

@@ -46,7 +46,10 @@ def test_staff_enrol_then_reach_their_pages(client):
     wrong = client.post("/accounts/2fa/setup/", {"token": "000000", "next": "/review/"})
     assert wrong.status_code == 400
     done = client.post("/accounts/2fa/setup/", {"token": code_for(device), "next": "/review/"})
-    assert done.status_code == 302 and done["Location"] == "/accounts/2fa/recovery-codes/?next=/review/"
+    assert (
+        done.status_code == 302
+        and done["Location"] == "/accounts/2fa/recovery-codes/?next=/review/"
+    )
     codes_page = client.get(done["Location"])
     codes = re.findall(r"<code>([a-z2-7]{8})</code>", codes_page.content.decode())
     assert len(codes) == 10 and codes_page["Cache-Control"] == "no-store"
