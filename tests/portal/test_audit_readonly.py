@@ -115,10 +115,10 @@ def _value(name: str, prefix: str, world: dict[str, Any]) -> list[str]:
         "step": "general",
     }
     if name == "pk":
-        if "members" in prefix or prefix.startswith("people/"):
-            return [str(world["user"].pk)]
         if "invitations" in prefix:
             return [str(world["invitation"].pk)]
+        if "members" in prefix or prefix.startswith("people/"):
+            return [str(world["user"].pk)]
         if "commitment" in prefix:
             return [str(world["commitment"].pk)]
         if "audit-event" in prefix:
