@@ -53,6 +53,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class TenantSerializer(serializers.ModelSerializer):
     serializer_field_mapping = FIELD_MAPPING
+
     class Meta:
         model = Tenant
         fields = ["code", "name", "languages", "time_zone", "status"]
