@@ -234,16 +234,23 @@ def parse_sources_file(path: Path | str = SOURCES_FILE) -> dict[str, dict[str, A
 
 
 def parse_territory_text(
-    text: str, *, records: dict[str, dict[str, Any]] | None = None
+    text: str,
+    *,
+    records: dict[str, dict[str, Any]] | None = None,
+    also_cited: frozenset[str] = frozenset(),
 ) -> ParsedList:
     """Parse and validate the whole file; raise ``TerritoryFileError`` listing every problem.
 
     ``records`` are the source records (``parse_sources_file``; default: the shipped
-    ``SOURCES.md``). Every row's source ids must name one of them; the version keeps only
-    the records its rows cite.
+    ``SOURCES.md``). Every row's source ids must name one of them; the version keeps the
+    records its rows cite and ``also_cited`` (the ids the screening policy names itself),
+    which must exist too.
     """
     records = parse_sources_file() if records is None else records
-    errors: list[str] = []
+    errors: list[str] = [
+        f"sources: the screening policy cites {key!r}, which no record of SOURCES.md defines"
+        for key in sorted(also_cited - set(records))
+    ]
     header_lines: list[str] = []
     effective: dt.date | None = None
     data_lines: list[tuple[int, str]] = []
@@ -341,7 +348,7 @@ def parse_territory_text(
         errors.append("the file lists no territories")
     if errors:
         raise TerritoryFileError(errors)
-    kept = {key: records[key] for key in sorted(cited)}
+    kept = {key: records[key] for key in sorted(cited | also_cited)}
     return ParsedList(
         rows=rows,
         header=header_lines,
@@ -352,14 +359,17 @@ def parse_territory_text(
 
 
 def parse_territory_file(
-    path: Path | str, *, sources_path: Path | str = SOURCES_FILE
+    path: Path | str,
+    *,
+    sources_path: Path | str = SOURCES_FILE,
+    also_cited: frozenset[str] = frozenset(),
 ) -> ParsedList:
     records = parse_sources_file(sources_path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TerritoryFileError([f"cannot read {path}: {exc}"]) from exc
-    return parse_territory_text(text, records=records)
+    return parse_territory_text(text, records=records, also_cited=also_cited)
 
 
 def territory_diff(
@@ -454,7 +464,11 @@ def territory_list_load(
     transaction and starts the re-screening after commit. The first load also records the
     shipped screening policy if none is recorded yet, so a screening always names both.
     """
-    parsed = parse_territory_file(path, sources_path=sources_path)
+    policy = current_policy_version()
+    policy_ids = frozenset(
+        policy_source_ids(policy.content if policy else parse_policy_file(POLICY_FILE).content)
+    )
+    parsed = parse_territory_file(path, sources_path=sources_path, also_cited=policy_ids)
     with transaction.atomic():
         _lock_list_exclusive()
         previous = current_list_version()

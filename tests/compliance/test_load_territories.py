@@ -378,3 +378,34 @@ def test_new_version_resets_outcomes_of_applications_not_yet_final(
     assert live.state == State.TECHNICAL_REVIEW  # state and version untouched until re-screened
     final = CountryApplication.objects.get(pk=withdrawn.pk)
     assert final.screening_outcome == "clear"  # final applications keep their history
+
+
+def test_a_list_without_the_record_the_policy_cites_is_refused():
+    import json
+
+    from compliance.models import ScreeningPolicyVersion
+    from compliance.screening import POLICY_FILE
+
+    content = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    content["territory_rules"][0]["source"] = "nowhere-list"
+    ScreeningPolicyVersion.objects.create(number=1, name="p", checksum="c", content=content)
+    with pytest.raises(CommandError) as excinfo:
+        load()
+    assert "the screening policy cites 'nowhere-list'" in str(excinfo.value)
+    assert not TerritoryListVersion.objects.exists()
+
+
+def test_a_policy_citing_an_unknown_source_is_refused(tmp_path):
+    import json
+
+    from compliance.models import ScreeningPolicyVersion
+    from compliance.screening import POLICY_FILE
+
+    load()
+    content = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    content["territory_rules"][0]["source"] = "nowhere-list"
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(CommandError, match="cites source id"):
+        load("--policy", str(path))
+    assert ScreeningPolicyVersion.objects.count() == 1

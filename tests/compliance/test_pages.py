@@ -225,3 +225,33 @@ def test_dashboard_panel_counts_holds_for_compliance_officers(
     html = browser(compliance_officer).get("/").content.decode()
     assert "Screening holds" in html and '<span class="count">2</span>' in html
     assert "Screening holds" not in browser(reviewer).get("/").content.decode()
+
+
+def test_review_page_links_each_finding_and_labels_the_systems_decision(
+    territory_list, official_jp, jp, compliance_officer, auditor
+):
+    held = screened(official_jp, jp, "GU")
+    assert held.state == State.SCREENING_HOLD
+    for user in (compliance_officer, auditor):
+        html = browser(user).get(f"/review/{held.pk}/").content.decode()
+        assert "territory.older_list_only" in html
+        assert '<a href="https://platform.openai.com/docs/supported-countries"' in html
+        assert "date unknown" in html  # the older list's record says its date is not known
+        assert f'<a href="/review/{held.pk}/"' in html  # the application's own answers
+        assert "The system (automatic screening)" in html
+        assert "needs_review against territory list v1" in html
+        assert "/work/" not in html and "DOMAIN.md" not in html
+    # The country's officials see the public state, labelled as the system's, not the reasons.
+    page = browser(official_jp).get(f"/applications/{held.pk}/").content.decode()
+    assert "by the system: automatic screening" in page
+    assert "older_list_only" not in page and "platform.openai.com" not in page
+
+
+def test_a_site_in_the_applying_country_shows_one_finding_for_the_country(
+    territory_list, official_jp, jp, compliance_officer
+):
+    application = screened(official_jp, jp, "JP")
+    html = browser(compliance_officer).get(f"/review/{application.pk}/").content.decode()
+    assert html.count("tenant country JP") == 1
+    assert "site country JP" not in html
+    assert "tenant country, site country" in html
