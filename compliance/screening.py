@@ -267,12 +267,19 @@ def territory_subjects(application: CountryApplication, policy: Policy) -> dict[
 
 
 def check_territories(
-    *, application: CountryApplication, list_version: TerritoryListVersion, policy: Policy
+    *,
+    application: CountryApplication,
+    list_version: TerritoryListVersion,
+    policy: Policy,
+    territories: dict[str, Territory] | None = None,
 ) -> list[Finding]:
+    """``territories``: the list's rows by code, when a batch read them once (else read here)."""
     subjects = territory_subjects(application, policy)
-    territories = {
-        t.code: t for t in Territory.objects.filter(version=list_version, code__in=list(subjects))
-    }
+    if territories is None:
+        territories = {
+            t.code: t
+            for t in Territory.objects.filter(version=list_version, code__in=list(subjects))
+        }
     findings: list[Finding] = []
     for code, roles in subjects.items():
         findings.extend(
@@ -427,11 +434,18 @@ def screen(
     application: CountryApplication,
     list_version: TerritoryListVersion,
     policy: Policy | None = None,
+    territories: dict[str, Territory] | None = None,
 ) -> Screening:
-    """Run every check; the overall outcome is the worst finding's."""
+    """Run every check; the overall outcome is the worst finding's. ``territories``: see
+    ``check_territories``."""
     policy = policy or load_policy()
     findings = [
-        *check_territories(application=application, list_version=list_version, policy=policy),
+        *check_territories(
+            application=application,
+            list_version=list_version,
+            policy=policy,
+            territories=territories,
+        ),
         *check_security_commitments(application=application, policy=policy),
         *check_data_residency(application=application, policy=policy),
     ]

@@ -1,7 +1,7 @@
 """Compliance services: record a screening and move the application through the workflow.
 
 The Celery tasks are thin wrappers around these functions. Applications move only through
-``partnerships.workflow`` (``application_screened``, ``application_hold_after_rescreen``).
+``partnerships.workflow`` (``applications_screened``, ``application_hold_after_rescreen``).
 Each function works inside one transaction holding the application's row lock, so a
 duplicated task finds the work done and changes nothing.
 """
@@ -18,22 +18,34 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from compliance.models import ScreeningPolicyVersion, ScreeningResult, TerritoryListVersion
-from compliance.screening import concerns, decision_rationale, policy_of, screen
+from compliance.models import (
+    ScreeningPolicyVersion,
+    ScreeningResult,
+    Territory,
+    TerritoryListVersion,
+)
+from compliance.screening import (
+    concerns,
+    decision_rationale,
+    policy_of,
+    screen,
+    territory_subjects,
+)
 from compliance.territories import LIST_LOCK, current_list_version, current_policy_version
 from partnerships import notifications
 from partnerships.models import CountryApplication, Partnership, State
 from partnerships.workflow import (
     REVIEW_STATES,
+    ScreeningOutcome,
     application_hold_after_rescreen,
-    application_screened,
+    applications_screened,
 )
-from portal.audit.record import record_event
+from portal.audit.record import record_event, record_events
 from portal.audit.verbs import Verb
 from portal.errors import ConflictError
 from portal.tenancy.roles import Role
@@ -82,6 +94,36 @@ def _test_pause() -> None:
         time.sleep(0.1)
 
 
+def _completed_event(
+    application: CountryApplication,
+    result: ScreeningResult,
+    list_version: TerritoryListVersion,
+    policy_version: ScreeningPolicyVersion,
+    policy: str,
+    rationale: str,
+) -> dict[str, Any]:
+    """The ``screening.completed`` audit event of a newly recorded result."""
+    return {
+        "verb": Verb.SCREENING_COMPLETED,
+        "obj": application,
+        "role": "screening",
+        "changes": {
+            "screening_result": result.pk,
+            "outcome": result.outcome,
+            "list_version": list_version.number,
+            "list_effective_date": list_version.effective_date,
+            "application_version": result.application_version,
+            "policy": policy,
+            "policy_version": policy_version.number,
+            "policy_checksum": policy_version.checksum,
+            "not_clear": [
+                f"{f['rule']} ({f['subject']})" for f in result.findings if f["outcome"] != "clear"
+            ],
+        },
+        "reason": rationale,
+    }
+
+
 def _record_result(
     *,
     application: CountryApplication,
@@ -120,70 +162,165 @@ def _record_result(
     )
     if created:
         record_event(
-            verb=Verb.SCREENING_COMPLETED,
-            obj=application,
-            role="screening",
-            changes={
-                "screening_result": result.pk,
-                "outcome": result.outcome,
-                "list_version": list_version.number,
-                "list_effective_date": list_version.effective_date,
-                "application_version": result.application_version,
-                "policy": outcome.policy,
-                "policy_version": policy_version.number,
-                "policy_checksum": policy_version.checksum,
-                "not_clear": [
-                    f"{f['rule']} ({f['subject']})"
-                    for f in result.findings
-                    if f["outcome"] != "clear"
-                ],
-            },
-            reason=rationale,
+            **_completed_event(
+                application, result, list_version, policy_version, outcome.policy, rationale
+            )
         )
     return result, created, rationale
 
 
-def application_screen(*, application_id: int, version: int, task_id: str = "") -> str | None:
-    """Screen a submitted application at ``version`` against the current list and move it on.
+def application_screen(
+    *, application_id: int, version: int, task_id: str = "", also_waiting: int = 0
+) -> str | None:
+    """Screen a submitted application at ``version`` against the current list and move it on,
+    and with it, in the same transaction, up to ``also_waiting`` other applications waiting
+    in ``screening`` (the task passes ``SCREEN_BATCH - 1``; claimed with SKIP LOCKED, so two
+    workers never wait on each other; the others' own tasks then find nothing to do).
 
-    Returns the state it moved to, or None when there was nothing to do (the application
-    changed, moved on, or a duplicated task already screened it). Raises ``NoTerritoryList``
-    when no list is loaded (the application stays in ``screening``; the sweep retries).
+    Returns the state the named application moved to, or None when there was nothing to do
+    for it (it changed, moved on, or another task already screened it). Raises
+    ``NoTerritoryList`` when no list is loaded (applications stay in ``screening``; the
+    sweep retries). A batch that fails for any other reason than a transient one is retried
+    with the named application alone, so one application that cannot be screened never
+    holds back the others (their own tasks screen them).
     """
+    try:
+        return _screen_batch(application_id, version, task_id, also_waiting)
+    except (NoTerritoryList, OperationalError, InterfaceError):
+        raise  # the task retries these
+    except Exception:
+        if not also_waiting:
+            raise
+        logger.exception("screening batch with application %s failed; alone now", application_id)
+        return _screen_batch(application_id, version, task_id, 0)
+
+
+def _screen_batch(application_id: int, version: int, task_id: str, others: int) -> str | None:
     with transaction.atomic():
         _lock_list_shared()
-        application = (
+        waiting = (
             CountryApplication.objects.select_for_update(of=("self",))
             .select_related("tenant")
-            .filter(pk=application_id)
-            .first()
+            .prefetch_related("sites")
         )
-        if (
-            application is None
-            or application.state != State.SCREENING
-            or application.version != version
-        ):
+        named = waiting.filter(pk=application_id).first()
+        targets = []
+        if named is not None and named.state == State.SCREENING and named.version == version:
+            targets.append(named)
+        else:
             logger.info(
                 "screening %s v%s: nothing to do (moved on or already screened)",
                 application_id,
                 version,
             )
+        if others:
+            targets += list(
+                waiting.select_for_update(of=("self",), skip_locked=True)
+                .filter(state=State.SCREENING)
+                .exclude(pk=application_id)
+                .order_by("stage_entered_at", "pk")[:others]
+            )
+        if not targets:
             return None
         list_version, policy_version = _screening_inputs()
-        result, _, rationale = _record_result(
-            application=application,
+        results = _record_results(
+            applications=targets,
             list_version=list_version,
             policy_version=policy_version,
             task_id=task_id,
         )
-        return application_screened(
-            application_id=application.pk,
-            expected_version=version,
-            outcome=result.outcome,
+        moved = applications_screened(
+            outcomes=[
+                ScreeningOutcome(
+                    application_id=a.pk,
+                    expected_version=a.version,
+                    outcome=results[a.pk][0].outcome,
+                    summary=results[a.pk][0].findings,
+                    rationale=results[a.pk][1],
+                )
+                for a in targets
+            ],
             list_version=list_version.number,
-            summary=result.findings,
-            rationale=rationale,
         )
+        return moved[application_id] if targets[0] is named else None
+
+
+def _record_results(
+    *,
+    applications: list[CountryApplication],
+    list_version: TerritoryListVersion,
+    policy_version: ScreeningPolicyVersion,
+    task_id: str,
+) -> dict[int, tuple[ScreeningResult, str]]:
+    """``_record_result`` for a batch: one read of the list's territories, one insert of the
+    results, one append of their audit events; a result already recorded for an application
+    version, list version and policy version is kept (idempotent). Returns each
+    application's result and the rationale a decision on its word states."""
+    policy = policy_of(policy_version)
+    codes = {code for a in applications for code in territory_subjects(a, policy)}
+    territories = {
+        t.code: t for t in Territory.objects.filter(version=list_version, code__in=list(codes))
+    }
+    existing = {
+        (r.application_id, r.application_version): r
+        for r in ScreeningResult.objects.filter(
+            list_version=list_version, policy_version=policy_version, application__in=applications
+        )
+    }
+    started = timezone.now()
+    screenings = {
+        a.pk: screen(
+            application=a, list_version=list_version, policy=policy, territories=territories
+        )
+        for a in applications
+    }
+    _test_pause()
+    finished = timezone.now()
+    new = ScreeningResult.objects.bulk_create(
+        [
+            ScreeningResult(
+                application=a,
+                application_version=a.version,
+                list_version=list_version,
+                policy_version=policy_version,
+                outcome=screenings[a.pk].outcome,
+                findings=screenings[a.pk].findings,
+                task_id=task_id or "",
+                started_at=started,
+                finished_at=finished,
+            )
+            for a in applications
+            if (a.pk, a.version) not in existing
+        ]
+    )
+    recorded = {**existing, **{(r.application_id, r.application_version): r for r in new}}
+    rationales = {
+        key: decision_rationale(
+            outcome=r.outcome,
+            findings=r.findings,
+            list_version=list_version,
+            policy_version=policy_version,
+        )
+        for key, r in recorded.items()
+    }
+    by_application = {a.pk: a for a in applications}
+    if new:
+        record_events(
+            events=[
+                _completed_event(
+                    by_application[r.application_id],
+                    r,
+                    list_version,
+                    policy_version,
+                    screenings[r.application_id].policy,
+                    rationales[(r.application_id, r.application_version)],
+                )
+                for r in new
+            ]
+        )
+    return {
+        a.pk: (recorded[key], rationales[key]) for a in applications for key in [(a.pk, a.version)]
+    }
 
 
 def application_rescreen(*, application_id: int, list_version_id: int, task_id: str = "") -> str:

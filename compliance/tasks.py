@@ -41,13 +41,20 @@ RELIABLE: dict[str, Any] = {
     "max_retries": 8,
 }
 RESCREEN_CHUNK = 50
+#: Applications one screening task screens in one transaction: the one it names and others
+#: waiting in ``screening`` (bench/README.md: per-application transactions, territory reads
+#: and audit appends were most of a screening's cost; a batch shares them).
+SCREEN_BATCH = 50
 
 
 @shared_task(name="compliance.screen_application", **RELIABLE)
 def screen_application(self: Any, application_id: int, version: int) -> str | None:
     with actor_context(system_label="task:compliance.screen_application"):
         return services.application_screen(
-            application_id=application_id, version=version, task_id=self.request.id or ""
+            application_id=application_id,
+            version=version,
+            task_id=self.request.id or "",
+            also_waiting=SCREEN_BATCH - 1,
         )
 
 

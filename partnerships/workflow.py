@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerships.models import CountryApplication, Decision, Obligation, Partnership, State
 from portal import parse
-from portal.audit.record import record_event
+from portal.audit.record import record_event, record_events
 from portal.audit.verbs import Verb
 from portal.errors import ConflictError
 from portal.tenancy.access import access_for
@@ -670,6 +670,112 @@ def application_screened(
         summary=summary,
         rationale=rationale,
     )
+
+
+@dataclass(frozen=True)
+class ScreeningOutcome:
+    """One application's screening, as ``applications_screened`` takes it."""
+
+    application_id: int
+    expected_version: int
+    outcome: str
+    summary: list[dict[str, Any]]
+    rationale: str = ""
+
+
+_SCREENED_FIELDS = [
+    "state",
+    "stage_entered_at",
+    "stage_due_at",
+    "overdue_notified",
+    "assigned_to",
+    "info_requested_from",
+    "version",
+    "updated_at",
+]
+
+
+@transaction.atomic
+def applications_screened(
+    *, outcomes: list[ScreeningOutcome], list_version: int
+) -> dict[int, str | None]:
+    """``application_screened`` for a batch, in one transaction and a constant number of
+    statements (one lock query, two updates, one insert of decisions, one append of audit
+    events, the e-mails' recipients and one insert of them). Same rules, same records, same results:
+    application id → new state, or None when it did not move. Joins the caller's transaction.
+    """
+    from partnerships import notifications  # as in _system_move
+
+    locked = {
+        a.pk: a
+        for a in CountryApplication.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(pk__in=[o.application_id for o in outcomes])
+        .order_by("pk")
+    }
+    now = timezone.now()
+    results: dict[int, str | None] = {}
+    stayed: list[CountryApplication] = []
+    moved: list[tuple[CountryApplication, Decision]] = []
+    events: list[dict[str, Any]] = []
+    fields: list[str] = []
+    for item in outcomes:
+        application = locked.get(item.application_id)
+        results[item.application_id] = None
+        if application is None:
+            continue
+        fields = _record_screening(application, item.outcome, list_version, item.summary)
+        if application.state != State.SCREENING or application.version != item.expected_version:
+            stayed.append(application)
+            continue
+        to_state = (
+            (application.info_requested_from or State.TECHNICAL_REVIEW)
+            if item.outcome == "clear"
+            else State.SCREENING_HOLD
+        )
+        from_state = application.state
+        _enter_state(application, to_state, now)
+        application.info_requested_from = ""
+        application.version += 1
+        application.updated_at = now  # bulk_update does not run auto_now
+        reasons = item.rationale or "; ".join(
+            f["reason"] for f in item.summary if f.get("outcome") != "clear"
+        )
+        action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
+        decision = Decision(
+            application=application,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor=None,
+            actor_label="system",
+            role="screening",
+            rationale=reasons,
+            application_version=application.version,
+        )
+        moved.append((application, decision))
+        events.append(
+            {
+                "verb": Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
+                "obj": application,
+                "role": "screening",
+                "reason": reasons,
+                "changes": {
+                    "state": {"before": from_state, "after": to_state},
+                    "outcome": item.outcome,
+                    "list_version": list_version,
+                },
+            }
+        )
+        results[item.application_id] = to_state
+    if stayed:
+        CountryApplication.objects.bulk_update(stayed, fields)
+    if moved:
+        CountryApplication.objects.bulk_update([a for a, _ in moved], [*fields, *_SCREENED_FIELDS])
+        Decision.objects.bulk_create([d for _, d in moved])
+        record_events(events=events)
+        notifications.queue_for_transitions(moved)
+    return results
 
 
 @transaction.atomic
