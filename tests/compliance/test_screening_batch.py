@@ -130,11 +130,11 @@ def test_queries_do_not_grow_with_the_batch(territory_list, official_jp, jp):
     assert small == large
     # Savepoint and release of the service's transaction (inside the test's) (2), the list's
     # shared lock (1), the named application (1), the others waiting (1), their sites (1), the
-    # current list (1), its territories (1), existing results (1), insert of results (1); the
+    # current list and policy versions (2), the list's territories (1), existing results (1), insert of results (1); the
     # audit append: savepoint, chain lock, last hash, last time, insert, release (6); the move:
     # savepoint, lock, update, insert of decisions (4), its audit append (6), officials (1),
     # reviewers (1), e-mails (1), release (1).
-    assert large == 31
+    assert large == 32
 
 
 def test_a_batch_that_fails_screens_the_named_application_alone(
