@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, TypedDict
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import get_currency_precision
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -59,6 +59,7 @@ from portal.tenancy.dates import tenant_today
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
 from portal.tenancy.services import tenant_for_official
+from portal.ui import formats
 
 Status = CoInvestmentCommitment.Status
 TrancheStatus = Tranche.Status
@@ -99,14 +100,16 @@ def to_usd(amount: Decimal, usd_per_unit: Decimal) -> Decimal:
 
 
 def format_money(amount: Decimal | None, currency: str, language: str | None = None) -> str:
-    """Amount formatted for the active (or given) language, e.g. ``￥1,000`` or ``1 000,00 €``."""
+    """Amount formatted for the active (or given) language, e.g. ``￥1,000`` or ``1 000,00 €``:
+    the portal's one formatter (portal.ui.formats), with an empty string for no amount."""
     if amount is None:
         return ""
-    locale = translation.to_locale(language or translation.get_language() or "en")
-    try:
-        return format_currency(amount, currency, locale=locale)
-    except (ValueError, LookupError):
-        return format_currency(amount, currency, locale="en")
+    with translation.override(language or translation.get_language() or "en"):
+        try:
+            return formats.money(amount, currency)
+        except (ValueError, LookupError):
+            with translation.override("en"):
+                return formats.money(amount, currency)
 
 
 # --- Rates --------------------------------------------------------------------------------------

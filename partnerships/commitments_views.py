@@ -34,6 +34,8 @@ from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
+from portal.ui import errors as ui_errors
+from portal.ui import formats
 
 PAGE_SIZE = 50
 Status = CoInvestmentCommitment.Status
@@ -295,7 +297,11 @@ def _parse(
     }
     data: dict[str, Any] = {"vehicle": posted["vehicle"], "currency": posted["currency"].upper()}
     try:
-        data["amount"] = parse.decimal(posted["amount"], max_digits=20, decimal_places=3)
+        # As the reader's language writes it ("1,000,000"; "1 000 000" in French), then
+        # the strict parser's bounds.
+        data["amount"] = parse.decimal(
+            formats.canonical_decimal(posted["amount"]), max_digits=20, decimal_places=3
+        )
     except parse.ParseError:
         errors["amount"] = [
             _("Give the amount in digits with a point for decimals, e.g. 1000000.50.")
@@ -341,12 +347,34 @@ def _form_context(request: HttpRequest, tenant_ids: list[int], **extra: Any) -> 
     )
     table = sorted(set(FxRate.objects.values_list("currency", flat=True)) | {"USD"})
     precision = {c.alpha_3: commitments.minor_unit(c.alpha_3) for c in pycountry.currencies}
+    errors = extra.get("errors") or {}
+    labels = {
+        "tenant": _("Country"),
+        "vehicle": _("Vehicle"),
+        "amount": _("Amount"),
+        "currency": _("Currency"),
+        "commitment_date": _("Commitment date"),
+        "application": _("Application (optional)"),
+        "tranches": _("Tranches"),
+        "general": "",
+    }
+    summary = ui_errors.summary(
+        errors,
+        lambda key: (
+            "tranche-editor"
+            if key == "tranches"
+            else ("commitment-form" if key == "general" else f"id_{key}"),
+            str(labels.get(key, key)),
+        ),
+    )
     return {
+        "error_summary": summary,
         "tenants": tenants,
         "applications": applications,
         "vehicles": Vehicle.choices,
         "table_currencies": table,
         "precision_json": json.dumps(precision),
+        "amount_example": formats.number(1000000),
         **extra,
     }
 

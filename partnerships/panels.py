@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from partnerships.models import CountryApplication, State
+from partnerships.models import CountryApplication, Obligation, State
 from partnerships.selectors import waiting_on_country
 from partnerships.workflow import STATE_ROLE
 from portal.dashboard import Panel
@@ -28,6 +28,19 @@ def application_panels(user: Any) -> list[Panel]:
                 _("Information requests to answer"),
                 counts.get(State.INFO_REQUESTED, 0),
                 reverse("applications"),
+            )
+        )
+        # Conditions of an approval: the country provides evidence before each due date.
+        due = Obligation.objects.filter(
+            tenant_id__in=access.editable_tenant_ids(),
+            status__in=[Obligation.Status.OPEN, Obligation.Status.OVERDUE],
+        ).count()
+        panels.append(
+            Panel(
+                _("Obligations due"),
+                due,
+                f"{reverse('applications')}#obligations",
+                _("Conditions of approved partnerships that need your evidence."),
             )
         )
     stages = [s for s, role in STATE_ROLE.items() if access.has_programme_role(role)]

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +25,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from partnerships import emissions, selectors, services, workflow
 from partnerships.api import serve_attachment
-from partnerships.models import Attachment, CountryApplication, Sector, State
+from partnerships.models import Attachment, CountryApplication, Obligation, Sector, State
 from partnerships.serializers import ApplicationSerializer
 from portal import parse
 from portal.errors import ConflictError
@@ -140,6 +141,14 @@ def application_list(request: HttpRequest) -> HttpResponse:
     applications = (
         CountryApplication.objects.restrict(request.user)
         .select_related("tenant")
+        .annotate(
+            open_obligations=Count(
+                "obligations",
+                filter=Q(
+                    obligations__status__in=[Obligation.Status.OPEN, Obligation.Status.OVERDUE]
+                ),
+            )
+        )
         .order_by("-updated_at")[:200]
     )
     access = access_for(request.user)
@@ -187,16 +196,6 @@ def application_new(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _amount(text: str) -> str:
-    """An amount as the reader's language writes it (``1,000,000``; ``1 000 000,5`` in French),
-    as the canonical decimal string the serializer reads; unparseable text is passed on as it
-    was so the serializer's own message names it."""
-    try:
-        return str(formats.parse_decimal(text))
-    except ValueError:
-        return text
-
-
 def _form_data(step: str, post: Any, *, tenant_code: str = "") -> dict[str, Any]:
     """The API-shaped payload of one form step."""
     if step == "general":
@@ -230,7 +229,7 @@ def _form_data(step: str, post: Any, *, tenant_code: str = "") -> dict[str, Any]
             site["country"] = site["country"] or tenant_code
             for decimal_field in ("capacity_mw", "pue", "utilisation"):
                 if site[decimal_field]:
-                    site[decimal_field] = _amount(site[decimal_field])
+                    site[decimal_field] = formats.canonical_decimal(site[decimal_field])
             for optional in ("pue", "utilisation"):
                 if not site[optional]:
                     site[optional] = None
@@ -265,7 +264,10 @@ def _form_data(step: str, post: Any, *, tenant_code: str = "") -> dict[str, Any]
     if step == "fund":
         amount, currency = post.get("amount", "").strip(), post.get("currency", "").strip()
         return {
-            "startup_fund": {"amount": _amount(amount) if amount else amount, "currency": currency}
+            "startup_fund": {
+                "amount": formats.canonical_decimal(amount) if amount else amount,
+                "currency": currency,
+            }
             if amount or currency
             else None
         }
@@ -746,11 +748,20 @@ def review_queues(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def approver_board(request: HttpRequest) -> HttpResponse:
+    """Final review as cards: due date, the security risk and the US concurrence of each."""
     _require_programme(request.user)
-    items = selectors.review_queue(request.user, state=State.FINAL_REVIEW).prefetch_related(
-        "obligations"
+    items = list(
+        selectors.review_queue(request.user, state=State.FINAL_REVIEW).prefetch_related(
+            "obligations", "decisions"
+        )[:200]
     )
-    return render(request, "partnerships/approver_board.html", {"items": items[:200]})
+    cards = []
+    for item in items:
+        decisions = list(item.decisions.all())
+        security = next((d for d in reversed(decisions) if d.action == "approve_security"), None)
+        concurrence = next((d for d in reversed(decisions) if d.action == "concur"), None)
+        cards.append({"application": item, "security": security, "concurrence": concurrence})
+    return render(request, "partnerships/approver_board.html", {"cards": cards})
 
 
 #: Decision-form field -> (id of its input, label); for the error summary's links.

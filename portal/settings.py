@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.ui.middleware.PortalNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

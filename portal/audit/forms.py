@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +57,16 @@ def end_of_day(day: dt.date) -> dt.datetime | None:
     return day_start(following) if following is not None else None
 
 
+def object_type_choices() -> list[tuple[str, str]]:
+    """Every model an event can name (``app_label.model``), by its name in the reader's
+    language: a select, so nobody has to know the internal spelling."""
+    models = sorted(
+        ((m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in apps.get_models()),
+        key=lambda choice: choice[1],
+    )
+    return [("", str(_("All object types"))), *models]
+
+
 class AuditFilterForm(forms.Form):
     tenant = CountryField(
         queryset=Tenant.objects.order_by("code"), to_field_name="code", required=False,
@@ -67,7 +78,9 @@ class AuditFilterForm(forms.Form):
         label=_("Event"),
         choices=[("", _("All events")), *[(v, v) for v in Verb.values]],
     )
-    object_type = forms.CharField(required=False, max_length=60, label=_("Object type"))
+    object_type = forms.ChoiceField(
+        required=False, label=_("Object type"), choices=object_type_choices
+    )
     object_id = forms.CharField(required=False, max_length=64, label=_("Object id"))
     # Browsers send a day; the API also takes an ISO 8601 date-time.
     since = DateOrDateTimeField(

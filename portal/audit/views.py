@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -107,9 +108,17 @@ def object_timeline(request: HttpRequest, object_type: str, object_id: str) -> H
             state = object_state_as_of(
                 user=request.user, object_type=object_type, object_id=object_id, moment=moment
             )
+    try:
+        kind = str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        kind = object_type
+    labelled = next((e for e in page.events if e.object_label), None)
     return render(request, "audit/timeline.html", {
         "object_type": object_type,
         "object_id": object_id,
+        # Headings name the reference (JP-2026-0009), not "partnerships.countryapplication 19".
+        "object_label": labelled.object_label if labelled else object_id,
+        "object_kind": kind,
         "page": page,
         "rows": _with_diffs(page.events),
         "as_of": as_of_text,

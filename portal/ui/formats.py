@@ -113,3 +113,13 @@ def parse_decimal(text: str, *, locale: Locale | None = None) -> Decimal:
     if not parsed.is_finite():
         raise ValueError(value)
     return parsed
+
+
+def canonical_decimal(text: str) -> str:
+    """``parse_decimal``'s reading as plain ``1000000.5`` text for a strict parser or a
+    serializer (``portal.parse.decimal``, DRF); text it cannot read is returned unchanged so
+    that parser's own message names the problem."""
+    try:
+        return format(parse_decimal(text), "f")
+    except ValueError:
+        return text

@@ -395,3 +395,71 @@ def test_summary_uses_the_formatter_in_arabic(client, official_jp, jp):
     assert "اليابان" in html  # country name from CLDR
     assert "171,354" in html  # CO₂ with the Arabic (latn) group separator
     assert "1234567,5" not in html
+
+
+# --- Obligations and the approver's board ---------------------------------------------------
+
+
+def _approved_with_condition(official: Any, tenant: Any) -> Any:
+    import datetime as dt
+
+    application = _in_review(official, tenant)
+    for role, action, extra in (
+        ("reviewer", "approve_technical", {}),
+        ("security_reviewer", "approve_security", {"risk_level": "medium"}),
+        (
+            "us_coordinator",
+            "concur",
+            {
+                "rationale": "Coordinated.",
+                "conditions": [workflow.ConditionInput("VEU approval first", dt.date(2031, 1, 31))],
+            },
+        ),
+        ("approver", "approve", {}),
+    ):
+        application = workflow.application_transition(
+            application=application,
+            actor=make_user(role, username=f"{role}-x"),
+            action=action,
+            version=application.version,
+            **extra,
+        )
+    return application
+
+
+def test_official_sees_obligations_due_on_dashboard_list_and_first_on_the_page(
+    client, official_jp, jp
+):
+    application = _approved_with_condition(official_jp, jp)
+    client.force_login(official_jp)
+    html = client.get("/").content.decode()
+    panel = html[html.index("Obligations due") - 200 : html.index("Obligations due")]
+    assert '<span class="count">1</span>' in panel
+    html = client.get("/applications/").content.decode()
+    assert "You: provide evidence" in html
+    html = client.get(f"/applications/{application.pk}/").content.decode()
+    assert html.index("VEU approval first") < html.index('id="timeline-h"')
+    assert html.index('id="obl-h"') < html.index("Summary")
+
+
+def test_approver_board_is_in_the_nav_with_due_risk_and_concurrence(client, official_jp, jp):
+    application = _in_review(official_jp, jp)
+    for role, action, extra in (
+        ("reviewer", "approve_technical", {}),
+        ("security_reviewer", "approve_security", {"risk_level": "high"}),
+        ("us_coordinator", "concur", {"rationale": "Coordinated with State."}),
+    ):
+        application = workflow.application_transition(
+            application=application,
+            actor=make_user(role, username=f"{role}-b"),
+            action=action,
+            version=application.version,
+            **extra,
+        )
+    approver = make_user("approver", username="appr")
+    client.force_login(approver)
+    assert 'href="/review/board/"' in client.get("/").content.decode()
+    html = client.get("/review/board/").content.decode()
+    assert application.reference in html
+    assert "High" in html and "us_coordinator-b" in html and "Coordinated with State." in html
+    assert "Due" in html and "Japan" in html

@@ -184,7 +184,7 @@ def test_timeline_shows_who_what_when_why_with_diffs(browser, jp):
     html = browser.get(f"/audit/object/{APP_TYPE}/1/").content.decode()
     assert _ids(html) == [created.id, decided.id]  # oldest first, this object only
     assert other.id not in _ids(html)
-    assert "Which grid operator?" in html and "(reviewer)" in html
+    assert "Which grid operator?" in html and "(Technical reviewer)" in html
     assert '<td class="diff-before"><del>technical_review</del></td>' in html
     assert '<td class="diff-after"><ins>info_requested</ins></td>' in html
     assert f"object_type={APP_TYPE.replace('.', '.')}&amp;object_id=1&amp;format=jsonl" in html
