@@ -19,7 +19,7 @@ from partnerships.models import CountryApplication
 from portal import parse
 from portal.api.pagination import CursorPagination
 from portal.api.viewsets import TenantScopedViewSet
-from portal.tenancy.access import access_for
+from portal.tenancy.access import access_for, acts_as_country
 from portal.tenancy.roles import Role
 
 
@@ -104,16 +104,19 @@ class ScreeningViewSet(mixins.ListModelMixin, TenantScopedViewSet):
             pk=self.kwargs["application_pk"],
         )
 
-    def get_serializer_class(self) -> type:
-        if access_for(self.request.user).reads_all_tenants():
-            return s.ScreeningResultSerializer
-        return s.CountryScreeningSerializer
+    serializer_class = s.ScreeningResultSerializer
 
     @extend_schema(responses=s.ScreeningResultSerializer(many=True))
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         application = self.application()
         page = self.paginate_queryset(self.get_queryset().filter(application=application))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        # The country's people (whatever else they are) see that a screening ran, no more.
+        serializer = (
+            s.CountryScreeningSerializer
+            if acts_as_country(request.user, application.tenant_id)
+            else s.ScreeningResultSerializer
+        )
+        return self.get_paginated_response(serializer(page, many=True).data)
 
     @extend_schema(
         request=None,

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from compliance.models import ScreeningResult, Territory, TerritoryListVersion
 from compliance.screening import citation
+from portal.api.schema import role_dependent
 
 #: What a source id looks like; anything else in a stored finding predates source records
 #: (it held header text, even a machine path) and is never shown.
@@ -93,8 +94,10 @@ class FindingSerializer(serializers.Serializer):
         return value if isinstance(value, str) and SOURCE_ID.match(value) else ""
 
 
+@role_dependent("policy_version", "outcome", "findings", "task_id", "started_at")
 class ScreeningResultSerializer(serializers.ModelSerializer):
-    """Programme staff: the outcome and every finding with its source."""
+    """Programme staff: the outcome and every finding with its source. (The country's people
+    get ``CountryScreeningSerializer``'s fields only: the others are optional in the schema.)"""
 
     list_version = serializers.IntegerField(source="list_version.number", read_only=True)
     policy_version = serializers.IntegerField(

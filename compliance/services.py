@@ -37,7 +37,7 @@ from compliance.screening import (
     territory_subjects,
 )
 from compliance.territories import LIST_LOCK, current_list_version, current_policy_version
-from partnerships import notifications
+from partnerships import notifications, workflow
 from partnerships.models import CountryApplication, Partnership, State
 from partnerships.workflow import (
     REVIEW_STATES,
@@ -502,7 +502,8 @@ def screening_request(*, application: CountryApplication, actor: Any) -> dict[st
     from compliance import tasks
 
     if application.state in (State.REJECTED, State.WITHDRAWN, State.DRAFT):
-        raise ConflictError(f"An application in {application.state} is not screened.")
+        state = workflow.state_for(actor, application)[1]
+        raise ConflictError(f"An application that is “{state}” is not screened.")
     current = current_list_version()
     if current is None:
         raise ConflictError("No territory list is loaded.")

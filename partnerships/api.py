@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
@@ -24,14 +25,25 @@ from portal.api.renderers import FastJSONRenderer
 from portal.api.viewsets import TenantScopedViewSet
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
-from portal.tenancy.access import access_for
+from portal.tenancy.access import access_for, acts_as_country
 from portal.tenancy.dates import tenant_today
+
+# The ``state`` filter takes public codes from everyone, internal states from programme staff.
+STATE_FILTER_CHOICES = [
+    *State.choices,
+    *[(code, label) for code, label in workflow.PublicState.choices if code not in State.values],
+]
 
 
 class ApplicationFilter(django_filters.FilterSet):
     # distinct=False: a filter on the row itself cannot duplicate rows, and DISTINCT over
     # every column made the reviewer queue sort the whole stage (bench/results).
-    state = django_filters.MultipleChoiceFilter(choices=State.choices, distinct=False)
+    state = django_filters.MultipleChoiceFilter(
+        choices=STATE_FILTER_CHOICES,
+        distinct=False,
+        method="filter_state",
+        help_text="Public state codes (anyone) or internal states (programme staff only).",
+    )
     tenant = django_filters.CharFilter(field_name="tenant__code", lookup_expr="iexact")
     search = django_filters.CharFilter(method="filter_search", label="Title or reference contains")
 
@@ -39,13 +51,40 @@ class ApplicationFilter(django_filters.FilterSet):
         model = CountryApplication
         fields = ["state", "tenant", "search"]
 
+    def filter_state(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """Public codes mean their internal states for everyone. An internal state is a
+        programme staff filter: refused (400) from someone with no programme reading role,
+        and never applied to the countries the person belongs to (``acts_as_country``): a
+        JP official who is also a reviewer cannot find JP's held applications by state."""
+        if not value:
+            return queryset
+        access = access_for(self.request.user)
+        wanted: set[str] = set()
+        internal_codes: set[str] = set()
+        for code in value:
+            public = workflow.internal_states(code)
+            if public:
+                wanted |= public
+            else:
+                internal_codes.add(code)
+        if internal_codes and not access.reads_all_tenants():
+            raise ValidationError(
+                {"state": [f"Filter by public state: {', '.join(workflow.PublicState.values)}."]}
+            )
+        condition = Q(state__in=wanted)
+        if internal_codes:
+            condition |= Q(state__in=internal_codes) & ~Q(tenant_id__in=access.tenant_ids)
+        return queryset.filter(condition)
+
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(title__icontains=value) | Q(reference__icontains=value))
 
 
-def is_internal(request: Request) -> bool:
-    """Programme staff see internal states and deliberation; countries see released facts."""
-    return access_for(request.user).reads_all_tenants()
+def internal_view(request: Request) -> Any:
+    """tenant id -> whether the caller gets the internal view of that country's applications
+    (programme staff with no role in it) or the country's (``acts_as_country``)."""
+    user = request.user
+    return lambda tenant_id: not acts_as_country(user, tenant_id)
 
 
 class ApplicationViewSet(
@@ -60,7 +99,7 @@ class ApplicationViewSet(
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "internal": is_internal(self.request)}
+        return {**super().get_serializer_context(), "internal": internal_view(self.request)}
 
     # The two hot reads shape rows without the serializer's per-field walk (same JSON, same
     # queries: partnerships.representations); the serializer still parses every write.
@@ -69,14 +108,16 @@ class ApplicationViewSet(
         page = self.paginate_queryset(queryset)
         assert page is not None  # the viewset always paginates
         return self.get_paginated_response(
-            representations.application_dicts(page, internal=is_internal(request))
+            representations.application_dicts(page, internal=internal_view(request))
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = representations.values_of(self.filter_queryset(self.get_queryset()))
         # DRF's get_object_or_404: a malformed id is a 404 too, as in get_object().
         row: dict[str, Any] = generics.get_object_or_404(queryset, pk=self.kwargs["pk"])  # type: ignore[type-var,assignment]
-        return Response(representations.application_dicts([row], internal=is_internal(request))[0])
+        return Response(
+            representations.application_dicts([row], internal=internal_view(request))[0]
+        )
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
     def create(self, request: Request) -> Response:
@@ -111,9 +152,7 @@ class ApplicationViewSet(
         application = self.get_queryset().get(pk=application.pk)
         return Response(self.get_serializer(application).data)
 
-    @extend_schema(
-        methods=["GET"], responses=OpenApiResponse(description="Actions you may take now")
-    )
+    @extend_schema(methods=["GET"], responses=s.TransitionsSerializer)
     @extend_schema(
         methods=["POST"], request=s.TransitionSerializer, responses=s.ApplicationSerializer
     )
@@ -121,17 +160,18 @@ class ApplicationViewSet(
     def transitions(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         if request.method == "GET":
+            country = acts_as_country(request.user, application.tenant_id)
             return Response(
                 {
                     "version": application.version,
-                    "state": application.state
-                    if is_internal(request)
-                    else workflow.public_state(application.state),
+                    "state": workflow.state_for(request.user, application)[0],
                     "actions": [
                         {
                             "action": a.name,
                             "label": str(a.label),
-                            "to_state": a.to_state,
+                            "to_state": workflow.public_state_code(a.to_state)
+                            if country and a.to_state
+                            else a.to_state,
                             "requires": a.requirements(),
                         }
                         for a in workflow.available_actions(application, request.user)
@@ -162,9 +202,14 @@ class ApplicationViewSet(
     @action(detail=True, methods=["get"])
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
-        decisions = application.decisions.all()
+        decisions = workflow.decisions_for(request.user, application, application.decisions.all())
+        internal = not acts_as_country(request.user, application.tenant_id)
         return Response(
-            s.DecisionSerializer(decisions, many=True, context=self.get_serializer_context()).data
+            s.DecisionSerializer(
+                decisions,
+                many=True,
+                context={**self.get_serializer_context(), "internal": internal},
+            ).data
         )
 
     @extend_schema(responses=s.ObligationSerializer(many=True))

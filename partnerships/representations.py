@@ -11,7 +11,7 @@ the same JSON for every state and audience, so a field added to one and not the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from typing import Any
@@ -24,7 +24,7 @@ from rest_framework.settings import api_settings
 from partnerships import validators
 from partnerships.models import CountryApplication, Site
 from partnerships.serializers import ApplicationSerializer, SiteSerializer
-from partnerships.workflow import public_state
+from partnerships.workflow import public_state, public_state_code
 
 # Fields read straight from a column of the same name and converted by their DRF field.
 _PLAIN = (
@@ -48,6 +48,7 @@ _PLAIN = (
 #: What ``values()`` reads for one application (FIELDS: the serializer's, in its order).
 COLUMNS = (
     *_PLAIN,
+    "tenant_id",
     "tenant__code",
     *CountryApplication.SECURITY_FIELDS,
     "startup_fund_amount",
@@ -135,10 +136,13 @@ def values_of(
     return queryset.select_related(None).prefetch_related(None).values(*COLUMNS)
 
 
-def application_dicts(rows: list[dict[str, Any]], *, internal: bool) -> list[dict[str, Any]]:
+def application_dicts(
+    rows: list[dict[str, Any]], *, internal: bool | Callable[[int], bool]
+) -> list[dict[str, Any]]:
     """``ApplicationSerializer(many=True).data`` for ``values_of`` rows, one query for sites.
 
-    ``internal``: programme staff (internal state and screening outcome) or the country.
+    ``internal``: programme staff (internal state and screening outcome) or the country; a
+    bool, or a function of the row's tenant id (see ``serializers.is_internal``).
     """
     plain, _ = _converters()
     sites = _sites_by_application(row["id"] for row in rows)
@@ -149,7 +153,8 @@ def application_dicts(rows: list[dict[str, Any]], *, internal: bool) -> list[dic
         shaped = {
             **data,
             "tenant": row["tenant__code"],
-            "public_state": public_state(row["state"]),
+            "public_state": public_state_code(row["state"]),
+            "public_state_label": public_state(row["state"]),
             "sites": sites[row["id"]],
             "security_commitments": {f: row[f] for f in CountryApplication.SECURITY_FIELDS},
             "startup_fund": (
@@ -163,7 +168,7 @@ def application_dicts(rows: list[dict[str, Any]], *, internal: bool) -> list[dic
         }
         # The serializer's field order, then the representation's own changes.
         ordered = {name: shaped[name] for name in FIELDS}
-        if not internal:
+        if not (internal(row["tenant_id"]) if callable(internal) else internal):
             for name in _INTERNAL_ONLY:
                 del ordered[name]
         out.append(ordered)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from partnerships import validators
 from partnerships.models import Attachment, CountryApplication, Decision, Obligation, Sector, Site
-from partnerships.workflow import public_state
+from partnerships.workflow import PublicState, public_state, public_state_code
 from portal.api.fields import FIELD_MAPPING, TextField
+from portal.api.schema import role_dependent
 
 
 def drf(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -161,6 +162,18 @@ EXAMPLE = {
 }
 
 
+def is_internal(context: Mapping[str, Any], tenant_id: int) -> bool:
+    """Whether this caller gets the internal view of an application of ``tenant_id``.
+
+    ``context["internal"]``: a bool, or a function of the tenant id (the API passes one built
+    on ``portal.tenancy.access.acts_as_country``, since one person may be programme staff for
+    one country and an official of another).
+    """
+    internal = context.get("internal", True)
+    return bool(internal(tenant_id) if callable(internal) else internal)
+
+
+@role_dependent("state", "screening_outcome")
 @extend_schema_serializer(
     examples=[OpenApiExample("A complete application", value=EXAMPLE, request_only=True)]
 )
@@ -184,7 +197,12 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
     )
     security_commitments = SecurityCommitmentsSerializer(required=False)
     startup_fund = StartupFundSerializer(required=False, allow_null=True)
-    public_state = serializers.SerializerMethodField()
+    public_state = serializers.SerializerMethodField(
+        help_text="The state as the country sees it (a stable code)."
+    )
+    public_state_label = serializers.SerializerMethodField(
+        help_text="The public state in the caller's language."
+    )
     version = serializers.IntegerField(
         required=False, help_text="The version you saw (PATCH: required)."
     )
@@ -198,6 +216,7 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
             "title",
             "state",
             "public_state",
+            "public_state_label",
             "version",
             "created_at",
             "updated_at",
@@ -224,7 +243,11 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
             "screening_outcome",
         ]
 
+    @extend_schema_field(serializers.ChoiceField(choices=PublicState.choices))
     def get_public_state(self, obj: CountryApplication) -> str:
+        return public_state_code(obj.state)
+
+    def get_public_state_label(self, obj: CountryApplication) -> str:
         return public_state(obj.state)
 
     def validate_languages(self, value: list[str]) -> list[str]:
@@ -250,7 +273,7 @@ class ApplicationSerializer(StrictMixin, serializers.ModelSerializer):
             if instance.startup_fund_currency
             else None
         )
-        if not self.context.get("internal", True):
+        if not is_internal(self.context, instance.tenant_id):
             data.pop("state", None)
             data.pop("screening_outcome", None)
         return data
@@ -296,7 +319,22 @@ class AttachmentUploadSerializer(serializers.Serializer):
     obligation = serializers.IntegerField(required=False, allow_null=True)
 
 
+@role_dependent("action", "actor_label", "role", "rationale", "risk_level", "application_version")
 class DecisionSerializer(serializers.ModelSerializer):
+    """A decision. Programme staff: everything. The country: public states (codes), the
+    released message and its questions; moves it cannot see are left out of its lists
+    (``workflow.decisions_for``)."""
+
+    from_state = serializers.CharField(
+        read_only=True, help_text="Internal state; the country's people get the public code."
+    )
+    to_state = serializers.CharField(
+        read_only=True, help_text="Internal state; the country's people get the public code."
+    )
+    questions = serializers.SerializerMethodField(
+        help_text="The questions of an information request (empty otherwise)."
+    )
+
     class Meta:
         model = Decision
         fields = [
@@ -309,20 +347,25 @@ class DecisionSerializer(serializers.ModelSerializer):
             "rationale",
             "message_to_country",
             "risk_level",
+            "questions",
             "created_at",
             "application_version",
         ]
 
+    def get_questions(self, obj: Decision) -> str:
+        return obj.rationale if obj.action == "request_info" else ""
+
     def to_representation(self, instance: Decision) -> dict[str, Any]:
         data = super().to_representation(instance)
+        # Decisions are listed per application: the view passes the caller's view as a bool.
         if not self.context.get("internal", True):
             # The country sees the public states, released messages and its questions.
             data = {
                 "id": data["id"],
-                "from_state": public_state(instance.from_state),
-                "to_state": public_state(instance.to_state),
+                "from_state": public_state_code(instance.from_state),
+                "to_state": public_state_code(instance.to_state),
                 "message_to_country": instance.message_to_country,
-                "questions": instance.rationale if instance.action == "request_info" else "",
+                "questions": data["questions"],
                 "created_at": data["created_at"],
             }
         return data
@@ -359,3 +402,22 @@ class ObligationSerializer(serializers.ModelSerializer):
             "partnership",
             "evidence",
         ]
+
+
+class TransitionActionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    to_state = serializers.CharField(
+        help_text="Internal state; the country's people get the public code."
+    )
+    requires = serializers.DictField(child=serializers.BooleanField())
+
+
+class TransitionsSerializer(serializers.Serializer):
+    """What ``GET …/transitions/`` answers: the actions the caller may take now."""
+
+    version = serializers.IntegerField()
+    state = serializers.CharField(
+        help_text="Internal state; the country's people get the public code."
+    )
+    actions = TransitionActionSerializer(many=True)

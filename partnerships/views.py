@@ -29,7 +29,7 @@ from partnerships.models import Attachment, CountryApplication, Obligation, Sect
 from partnerships.serializers import ApplicationSerializer
 from portal import parse
 from portal.errors import ConflictError
-from portal.tenancy.access import access_for
+from portal.tenancy.access import access_for, acts_as_country
 from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 from portal.ui import errors as ui_errors
@@ -138,7 +138,7 @@ def _is_official(user: Any, application: CountryApplication) -> bool:
 @login_required
 @require_safe
 def application_list(request: HttpRequest) -> HttpResponse:
-    applications = (
+    applications = list(
         CountryApplication.objects.restrict(request.user)
         .select_related("tenant")
         .annotate(
@@ -151,6 +151,8 @@ def application_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("-updated_at")[:200]
     )
+    for application in applications:  # per row: one person may be staff and an official
+        application.internal_view = not acts_as_country(request.user, application.tenant_id)  # type: ignore[attr-defined]
     access = access_for(request.user)
     return render(
         request,
@@ -480,7 +482,7 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     access = access_for(request.user)
-    internal = access.reads_all_tenants()
+    internal = not acts_as_country(request.user, application.tenant_id)
     is_official = _is_official(request.user, application)
     errors = errors or {}
     return render(
@@ -493,7 +495,9 @@ def _render_detail(
             "is_official": is_official,
             "editable": application.state in workflow.EDITABLE_STATES,
             "can_withdraw": application.state not in workflow.FINAL_STATES,
-            "decisions": application.decisions.select_related("actor"),
+            "decisions": workflow.decisions_for(
+                request.user, application, application.decisions.select_related("actor")
+            ),
             "replies": application.info_replies.prefetch_related("attachments"),
             "attachments": application.attachments.all(),
             "obligations": application.obligations.prefetch_related("evidence"),
@@ -887,6 +891,9 @@ def _render_review(
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_programme(request.user)
     application = selectors.application_for(request.user, pk)
+    if acts_as_country(request.user, application.tenant_id):
+        # A person of the country reads its applications as the country does.
+        return redirect("application-detail", pk=pk)
     return _render_review(request, application, form=_decision_form(QueryDict()))
 
 

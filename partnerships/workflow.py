@@ -8,13 +8,13 @@ for the web views and the API alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +24,7 @@ from portal import parse
 from portal.audit.record import record_event, record_events
 from portal.audit.verbs import Verb
 from portal.errors import ConflictError
-from portal.tenancy.access import access_for
+from portal.tenancy.access import access_for, acts_as_country
 from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 
@@ -33,20 +33,36 @@ application_submitted = Signal()  # kwargs: application_id, version
 
 # --- States -------------------------------------------------------------------------------
 
-#: What the country sees instead of the internal state name.
-PUBLIC_STATE = {
-    State.DRAFT: _("Draft"),
-    State.SCREENING: _("Submitted"),
-    State.SCREENING_HOLD: _("Under review"),
-    State.TECHNICAL_REVIEW: _("Under review"),
-    State.SECURITY_REVIEW: _("Under review"),
-    State.US_COORDINATION: _("Under review"),
-    State.FINAL_REVIEW: _("Under review"),
-    State.INFO_REQUESTED: _("Information requested"),
-    State.APPROVED: _("Approved"),
-    State.REJECTED: _("Not approved"),
-    State.WITHDRAWN: _("Withdrawn"),
+
+class PublicState(models.TextChoices):
+    """What the country is told (DESIGN §4 "Internal vs released"): stable codes, translated
+    labels. The internal state never reaches a country's people."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    INFORMATION_REQUESTED = "information_requested", _("Information requested")
+    APPROVED = "approved", _("Approved")
+    NOT_APPROVED = "not_approved", _("Not approved")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+#: The public state of each internal state.
+PUBLIC_STATE_CODE = {
+    State.DRAFT: PublicState.DRAFT,
+    State.SCREENING: PublicState.SUBMITTED,
+    State.SCREENING_HOLD: PublicState.UNDER_REVIEW,
+    State.TECHNICAL_REVIEW: PublicState.UNDER_REVIEW,
+    State.SECURITY_REVIEW: PublicState.UNDER_REVIEW,
+    State.US_COORDINATION: PublicState.UNDER_REVIEW,
+    State.FINAL_REVIEW: PublicState.UNDER_REVIEW,
+    State.INFO_REQUESTED: PublicState.INFORMATION_REQUESTED,
+    State.APPROVED: PublicState.APPROVED,
+    State.REJECTED: PublicState.NOT_APPROVED,
+    State.WITHDRAWN: PublicState.WITHDRAWN,
 }
+#: What the country sees instead of the internal state name (the label).
+PUBLIC_STATE = {state: code.label for state, code in PUBLIC_STATE_CODE.items()}
 REVIEW_STATES = frozenset(
     {State.TECHNICAL_REVIEW, State.SECURITY_REVIEW, State.US_COORDINATION, State.FINAL_REVIEW}
 )
@@ -67,7 +83,44 @@ TENANT = "tenant"  # pseudo-role: an official or country_admin of the applicatio
 
 
 def public_state(state: str) -> str:
+    """The public label of an internal state, in the active language."""
     return str(PUBLIC_STATE[State(state)])
+
+
+def public_state_code(state: str) -> str:
+    """The stable public code of an internal state (``technical_review`` → ``under_review``)."""
+    return str(PUBLIC_STATE_CODE[State(state)].value)
+
+
+def internal_states(public_code: str) -> frozenset[str]:
+    """The internal states a public code stands for (empty for an unknown code)."""
+    return frozenset(s.value for s, code in PUBLIC_STATE_CODE.items() if code == public_code)
+
+
+def state_for(viewer: Any, application: CountryApplication) -> tuple[str, str]:
+    """(code, label) of the application's state as ``viewer`` may see it."""
+    if acts_as_country(viewer, application.tenant_id):
+        return public_state_code(application.state), public_state(application.state)
+    return application.state, str(State(application.state).label)
+
+
+def decisions_for(
+    viewer: Any, application: CountryApplication, decisions: Iterable[Any]
+) -> list[Any]:
+    """The decisions ``viewer`` may see, oldest first as given. The country's view collapses
+    the moves it cannot see: a decision that leaves the public state as it was ("Under
+    review → Under review") is dropped unless it carries a message to the country or an
+    information request."""
+    rows = list(decisions)
+    if not acts_as_country(viewer, application.tenant_id):
+        return rows
+    return [
+        d
+        for d in rows
+        if PUBLIC_STATE_CODE[State(d.from_state)] != PUBLIC_STATE_CODE[State(d.to_state)]
+        or d.message_to_country
+        or d.action == "request_info"
+    ]
 
 
 # --- Actions ------------------------------------------------------------------------------
@@ -415,9 +468,10 @@ def application_transition(
                 % {"now": locked.version, "seen": version}
             )
         if locked.state not in spec.from_states:
+            # The country's people are told the public state only, never the internal one.
             raise TransitionConflict(
-                str(_("“%(action)s” is not possible while the application is in %(state)s."))
-                % {"action": action, "state": locked.state}
+                str(_("“%(action)s” is not possible now: the application is “%(state)s”."))
+                % {"action": spec.label, "state": state_for(actor, locked)[1]}
             )
         for error in (
             _role_error(spec, locked, actor),

@@ -332,7 +332,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ApplicationStateEnum": "partnerships.models.State"},
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStateEnum": "partnerships.models.State",
+        "PublicStateEnum": "partnerships.workflow.PublicState",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.optional_role_dependent_fields",
+    ],
 }
 
 # --- Logging ------------------------------------------------------------------------------

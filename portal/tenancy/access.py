@@ -76,6 +76,19 @@ def forget(user: Any) -> None:
         del user._portal_access
 
 
+def acts_as_country(user: Any, tenant_id: int) -> bool:
+    """Whether ``user`` sees the tenant's applications as its country does (DESIGN §5c).
+
+    The one rule every serializer, filter, message and decision list asks: a person with any
+    role in the country (official, country admin) gets the country's view of its
+    applications whatever programme roles they also hold, so a JP official who is also a
+    reviewer never reads JP's internal states, screening outcome or deliberation. Programme
+    staff with no role in the country get the internal view; anyone else the country's.
+    """
+    access = access_for(user)
+    return tenant_id in access.tenant_ids or not access.reads_all_tenants()
+
+
 # --- Checks the services share (each passes its own words for the refusal) ------------------
 
 

@@ -17,7 +17,7 @@ def test_design_example_payload_creates_an_application(api, official_jp, jp):
     body = response.json()
     assert body["reference"].startswith("JP-")
     assert "state" not in body  # officials see the public state only
-    assert body["public_state"] == "Draft"
+    assert body["public_state"] == "draft" and body["public_state_label"] == "Draft"
     assert body["sites"][0]["estimated_annual_co2_tonnes"] == "171354.0"
     assert body["startup_fund"] == {"amount": "50000000000", "currency": "JPY"}
     application = CountryApplication.objects.get(pk=body["id"])

@@ -359,7 +359,7 @@ def test_transitions_get_lists_what_the_caller_may_do(api, official_jp, jp, staf
         api.as_user(official_jp).get(f"/api/v1/applications/{application.pk}/transitions/").json()
     )
     assert [a["action"] for a in official_view["actions"]] == ["withdraw"]
-    assert official_view["state"] == "Under review"
+    assert official_view["state"] == "under_review"
 
 
 def test_transition_api_bad_input(api, official_jp, jp, staff):
