@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -29,6 +28,7 @@ from partnerships.models import (
     Tranche,
 )
 from partnerships.services import application_create, missing_for_submit
+from portal.accounts.services import token_issue
 from portal.audit.models import AuditEvent
 from portal.audit.record import record_events
 from portal.audit.verbs import Verb
@@ -345,16 +345,9 @@ def writer_tenants(count: int) -> list[Tenant]:
 
 
 def api_token(user: Any) -> str:
-    """A token for the ``Authorization`` header, from whichever token store the portal uses."""
-    if apps.is_installed("knox"):
-        from knox.models import AuthToken
-
-        _, token = AuthToken.objects.create(user)
-        return f"Token {token}"
-    from rest_framework.authtoken.models import Token
-
-    token, _ = Token.objects.get_or_create(user=user)
-    return f"Token {token.key}"
+    """A token for the ``Authorization`` header, issued as the portal issues them."""
+    _, token = token_issue(user=user, client="bench", otp_verified=True)
+    return f"Token {token}"
 
 
 def session_cookie(user: Any) -> str:

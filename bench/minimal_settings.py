@@ -8,15 +8,12 @@ plain DRF views that return the same rows as the same JSON bytes.
 """
 
 from bench.settings import *  # noqa: F403
-from bench.settings import INSTALLED_APPS, REST_FRAMEWORK
+from bench.settings import REST_FRAMEWORK
 
 ROOT_URLCONF = "bench.minimal_urls"
 MIDDLEWARE: list[str] = []
-TOKEN_AUTHENTICATION = (
-    "knox.auth.TokenAuthentication"
-    if "knox" in INSTALLED_APPS
-    else "rest_framework.authentication.TokenAuthentication"
-)
+# The token library the portal's own class extends, without the portal's additions.
+TOKEN_AUTHENTICATION = "knox.auth.TokenAuthentication"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": [TOKEN_AUTHENTICATION],
