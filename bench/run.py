@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -211,6 +212,11 @@ def http_suite(
             entry["minimal_stack"] = baseline
         entry["ratio_stack"] = round(entry["rps"] / noop, 3)
         out[name] = entry
+    if "audit_explorer_deep_page" in out:  # keyset pages: the goal is ≤ 1.2
+        out["audit_explorer_deep_page"]["p95_ratio_to_first_page"] = round(
+            out["audit_explorer_deep_page"]["p95_ms"] / out["audit_explorer_first_page"]["p95_ms"],
+            2,
+        )
     return out
 
 
@@ -233,6 +239,44 @@ def query_counts(users: dict[str, Any]) -> dict[str, int]:
         "audit_api_page_size_100": count(auditor, "/api/v1/audit-events/?page_size=100"),
         "review_queue_page": count(reviewer, "/review/"),
         "audit_explorer_page": count(auditor, "/audit/"),
+    }
+
+
+def stack_costs(token: dict[str, str]) -> dict[str, Any]:
+    """What each middleware adds to an API request: the portal's no-op endpoint in process
+    (Django's test client, token authentication), with the whole stack and with each
+    middleware left out in turn; and the queries one such request makes."""
+    from django.test import override_settings
+
+    n = int(os.environ.get("BENCH_STACK_REQUESTS", "400"))
+    client = Client(HTTP_AUTHORIZATION=token["Authorization"])
+
+    def per_request_ms(middleware: list[str]) -> float:
+        with override_settings(MIDDLEWARE=middleware):
+            for _ in range(20):
+                client.get("/bench/noop/")
+            samples = []
+            for _ in range(5):
+                start = time.perf_counter()
+                for _ in range(n // 5):
+                    client.get("/bench/noop/")
+                samples.append((time.perf_counter() - start) / (n // 5) * 1000)
+        return round(statistics.median(samples), 3)
+
+    full = list(settings.MIDDLEWARE)
+    whole = per_request_ms(full)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/bench/noop/")
+    return {
+        "whole_stack_ms": whole,
+        "queries": [q["sql"][:120] for q in ctx.captured_queries],
+        "without": {
+            name.rsplit(".", 1)[-1]: round(
+                whole - per_request_ms([m for m in full if m != name]), 3
+            )
+            for name in full
+        },
+        "no_middleware_ms": per_request_ms([]),
     }
 
 
@@ -455,6 +499,8 @@ def conditions() -> dict[str, Any]:
 
 
 def main() -> int:
+    # A stopped run still stops its servers and worker (the finally clauses run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load.ensure_wrk()
     ensure_database()
     results: dict[str, Any] = {
@@ -498,6 +544,7 @@ def main() -> int:
                 results["http"] = suite
                 results["audit_verify"] = verify
                 results["query_counts"] = query_counts(users)
+                results["stack"] = stack_costs(auth["reviewer_token"])
                 results["exports"] = bench_exports(portal, auth)
     results["writers"] = bench_writers(users, auth["reviewer_token"])
     results["screening"] = bench_screening(users)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -749,6 +749,33 @@ _SCREENED_FIELDS = [
 ]
 
 
+def _save_rows(rows: list[CountryApplication], fields: list[str]) -> None:
+    """``save(update_fields=fields)`` of many rows as one pipelined ``executemany``.
+
+    Why not ``bulk_update``: its CASE expressions took Django longer to build than the
+    database to run (1.2 s for 50 applications × 12 fields, bench/README.md); psycopg sends
+    these plain UPDATEs in one pipeline, so the batch is still one round trip.
+    """
+    model_fields = [CountryApplication._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in model_fields)  # type: ignore[union-attr]
+    # Identifiers from the model's own metadata, quoted; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(CountryApplication._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote(str(CountryApplication._meta.pk.column))} = %s"  # type: ignore[union-attr]
+    )
+    params = [
+        [
+            f.get_db_prep_save(getattr(row, f.attname), connection)  # type: ignore[union-attr]
+            for f in model_fields
+        ]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 @transaction.atomic
 def applications_screened(
     *, outcomes: list[ScreeningOutcome], list_version: int
@@ -823,9 +850,9 @@ def applications_screened(
         )
         results[item.application_id] = to_state
     if stayed:
-        CountryApplication.objects.bulk_update(stayed, fields)
+        _save_rows(stayed, fields)
     if moved:
-        CountryApplication.objects.bulk_update([a for a, _ in moved], [*fields, *_SCREENED_FIELDS])
+        _save_rows([a for a, _ in moved], [*fields, *_SCREENED_FIELDS])
         Decision.objects.bulk_create([d for _, d in moved])
         record_events(events=events)
         notifications.queue_for_transitions(moved)
