@@ -434,6 +434,16 @@ def otp_reset(*, user: Any, actor: Any) -> str:
     """
     if not access_for(actor).has_programme_role(Role.PLATFORM_ADMIN) or actor.pk == user.pk:
         raise PermissionDenied(_("Only another platform administrator can reset a device."))
+    return _enrolment_link_issue(user=user, actor=actor, role=Role.PLATFORM_ADMIN)
+
+
+def otp_reset_by_operator(*, user: Any) -> str:
+    """The same from the shell (``manage.py reset_device``), for the first platform admin
+    of a deployment, whom nobody else can reset. Attributed to the command's actor context."""
+    return _enrolment_link_issue(user=user, actor=None, role="")
+
+
+def _enrolment_link_issue(*, user: Any, actor: Any, role: str) -> str:
     if not user.is_active:
         raise ValidationError({"detail": [_("This person is deactivated.")]})
     token, digest = _secret()
@@ -448,21 +458,24 @@ def otp_reset(*, user: Any, actor: Any) -> str:
         )  # fmt: skip
         tokens = _revoke_tokens(user)
         record_event(
-            verb=Verb.OTP_RESET, obj=user, actor=actor, role=Role.PLATFORM_ADMIN,
+            verb=Verb.OTP_RESET, obj=user, actor=actor, role=role,
             changes={"tokens_revoked": tokens, "link_expires_at": expires.isoformat()},
         )  # fmt: skip
         if user.email:
-            link = _link(reverse("two-factor-enrol-link", kwargs={"token": token}))
             hooks.queue_mail(
                 recipients=[user.email],
                 subject="Set up two-step sign-in again",
                 body=(
-                    "A platform administrator reset your authenticator device. Sign in "
-                    f"through this link to enrol a new one (valid until {expires:%Y-%m-%d %H:%M}"
-                    f" UTC, once):\n{link}\n\nIf you did not ask for this, tell the programme."
+                    "Your authenticator device was reset. Sign in through this link to enrol "
+                    f"a new one (valid until {expires:%Y-%m-%d %H:%M} UTC, once):\n"
+                    f"{enrolment_link(token)}\n\nIf you did not ask for this, tell the programme."
                 ),
             )
     return token
+
+
+def enrolment_link(token: str) -> str:
+    return _link(reverse("two-factor-enrol-link", kwargs={"token": token}))
 
 
 def enrolment_link_user(token: str) -> Any | None:

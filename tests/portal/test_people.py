@@ -641,3 +641,17 @@ def test_the_axes_lockout_page_says_when(settings, jp):
     locked = browser.post("/accounts/login/", {"username": "jp-official", "password": "wrong"})
     assert locked.status_code == 429 and b"Try again after" in locked.content
     assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def test_the_first_platform_admin_gets_an_enrolment_link_from_the_shell(settings, capsys):
+    settings.PORTAL_STAFF_2FA = "required"
+    first = make_user("platform_admin", username="first-admin")
+    TOTPDevice.objects.create(user=first, name="lost", confirmed=True)
+    call_command("reset_device", "first-admin")
+    link = capsys.readouterr().out.strip().rsplit("/accounts/2fa/enrol/", 1)[1].rstrip("/")
+    assert not TOTPDevice.objects.filter(user=first).exists()
+    assert services.enrolment_link_user(link) == first
+    event = AuditEvent.objects.get(verb="otp.reset")
+    assert event.actor is None and event.actor_label == "command:reset_device"
+    with pytest.raises(Exception, match="Unknown user"):
+        call_command("reset_device", "nobody")
