@@ -146,6 +146,23 @@ def _rows(user: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _invite_form(request: HttpRequest) -> InviteForm:
+    """The invitation form; ``?tenant=CC`` (after adding a country) preselects that country
+    and its first admin's role, when the field's own parser accepts the code."""
+    form = InviteForm(actor=request.user)
+    code = request.GET.get("tenant", "")
+    if code:
+        try:
+            tenant = form.fields["tenant"].clean(code)
+        except ValidationError:
+            tenant = None
+        if tenant is not None:
+            form = InviteForm(
+                actor=request.user, initial={"tenant": tenant.code, "role": "country_admin"}
+            )
+    return form
+
+
 @login_required
 @require_safe
 def people(request: HttpRequest) -> HttpResponse:
@@ -161,7 +178,7 @@ def people(request: HttpRequest) -> HttpResponse:
         {
             "rows": _rows(request.user),
             "invitations": invitations,
-            "form": InviteForm(actor=request.user),
+            "form": _invite_form(request),
             "is_platform_admin": access_for(request.user).has_programme_role(Role.PLATFORM_ADMIN),
         },
     )

@@ -655,3 +655,12 @@ def test_the_first_platform_admin_gets_an_enrolment_link_from_the_shell(settings
     assert event.actor is None and event.actor_label == "command:reset_device"
     with pytest.raises(Exception, match="Unknown user"):
         call_command("reset_device", "nobody")
+
+
+def test_after_adding_a_country_the_invitation_form_names_it(client, jp, fr, platform_admin):
+    client.force_login(platform_admin)
+    page = client.get("/people/?tenant=FR").content.decode()
+    assert re.search(r'<option value="FR" selected>', page)
+    assert re.search(r'<option value="country_admin" selected>', page)
+    for junk in ("ZZ", "fr\x00", "%FF"):
+        assert client.get("/people/", {"tenant": junk}).status_code == 200
