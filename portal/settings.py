@@ -39,6 +39,24 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _secret_from_env(name: str) -> str:
+    """``NAME`` itself, else the contents of the file named by ``NAME_FILE`` (a mounted secret)."""
+    value = os.environ.get(name, "")
+    if not value and os.environ.get(f"{name}_FILE"):
+        value = Path(os.environ[f"{name}_FILE"]).read_text()
+    return value.strip()
+
+
+def _dev_audit_key() -> str:
+    """Like the SECRET_KEY: generated once into .data/ for development (docs/security.md)."""
+    path = DATA_DIR / "audit_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 TESTING = "pytest" in sys.modules or os.environ.get("PORTAL_TESTING") == "1"
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
@@ -160,6 +178,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "mark-overdue-work": {"task": "partnerships.mark_overdue", "schedule": 900.0},
     "mark-overdue-tranches": {"task": "partnerships.mark_overdue_tranches", "schedule": 3600.0},
     "sweep-screening": {"task": "compliance.sweep_screening", "schedule": 60.0},
+    "audit-checkpoint": {
+        "task": "audit.write_checkpoint",
+        "schedule": float(env_int("PORTAL_AUDIT_CHECKPOINT_SECONDS", 3600)),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -378,3 +400,16 @@ PORTAL_MAX_ATTACHMENT_BYTES = env_int("PORTAL_MAX_ATTACHMENT_BYTES", 20 * 1024 *
 # Applications left in "screening" longer than this are re-enqueued by the sweep.
 PORTAL_SCREENING_SWEEP_SECONDS = env_int("PORTAL_SCREENING_SWEEP_SECONDS", 300)
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Audit chain (docs/security.md) ---------------------------------------------------------
+# The HMAC key of the audit chain: never stored in the database. PORTAL_AUDIT_KEY or a secret
+# file (PORTAL_AUDIT_KEY_FILE); retired keys, comma-separated and oldest first, stay in
+# PORTAL_AUDIT_OLD_KEYS(_FILE) so older events still verify.
+PORTAL_AUDIT_KEY_CONFIGURED = bool(_secret_from_env("PORTAL_AUDIT_KEY"))
+PORTAL_AUDIT_KEY = (_secret_from_env("PORTAL_AUDIT_KEY") or _dev_audit_key()).encode()
+PORTAL_AUDIT_OLD_KEYS = [
+    k.strip().encode() for k in _secret_from_env("PORTAL_AUDIT_OLD_KEYS").split(",") if k.strip()
+]
+# Signed checkpoints of the chain head go here, through the storage API (outside PostgreSQL).
+PORTAL_AUDIT_CHECKPOINT_DIR = os.environ.get("PORTAL_AUDIT_CHECKPOINT_DIR", "audit-checkpoints")
+PORTAL_AUDIT_CHECKPOINT_SECONDS = env_int("PORTAL_AUDIT_CHECKPOINT_SECONDS", 3600)

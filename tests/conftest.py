@@ -21,6 +21,24 @@ def django_db_setup(django_test_environment: None, django_db_blocker: pytest.Fix
         teardown_databases(config, verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Uploaded files and audit checkpoints of the tests go to a temporary folder, never to
+    the checkout's .data/ (where a local `make run` keeps its own)."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _own_checkpoints(settings) -> None:  # type: ignore[no-untyped-def]
+    """Each test starts with no audit checkpoint (they anchor ids of its own database)."""
+    import uuid
+
+    settings.PORTAL_AUDIT_CHECKPOINT_DIR = f"audit-checkpoints/{uuid.uuid4().hex}"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Throttle counters live in the Redis cache; each test starts with none."""

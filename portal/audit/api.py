@@ -9,16 +9,20 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import mixins, permissions, renderers, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.api.authentication import SessionAuthentication
 from portal.api.permissions import IsAuthenticated
 from portal.audit.export import FORMATS
 from portal.audit.forms import AuditFilterForm
 from portal.audit.models import AuditEvent
+from portal.audit.record import record_event
 from portal.audit.selectors import audit_events, is_auditor
 from portal.audit.services import audit_export, audit_verify
+from portal.audit.verbs import Verb
+from portal.tenancy.roles import Role
 
 
 class IsAuditor(permissions.BasePermission):
@@ -27,7 +31,24 @@ class IsAuditor(permissions.BasePermission):
     message = "Only auditors read the audit history, and nobody changes it."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS and is_auditor(request.user)
+        # Verifying writes only its own audit.verified event: a browser session POSTs it.
+        method_ok = request.method in permissions.SAFE_METHODS or (
+            request.method == "POST" and getattr(view, "action", None) == "verify"
+        )
+        return method_ok and is_auditor(request.user)
+
+
+def refuse_session_get(request: Request, what: str) -> None:
+    """What writes or costs much is never a GET for a browser session (no CSRF on a GET).
+
+    API clients with a token may keep GET; a session POSTs from the explorer instead.
+    """
+    if request.method == "GET" and isinstance(
+        request.successful_authenticator, SessionAuthentication
+    ):
+        raise MethodNotAllowed(
+            "GET", detail=f"From a browser session, {what} is a POST with the CSRF token."
+        )
 
 
 class _ExportRenderer(renderers.BaseRenderer):
@@ -66,6 +87,10 @@ class AuditEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VerifyQuerySerializer(serializers.Serializer):
+    since_checkpoint = serializers.BooleanField(required=False, default=False)
+
+
 class VerifySerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     checked = serializers.IntegerField()
@@ -73,6 +98,9 @@ class VerifySerializer(serializers.Serializer):
     problem = serializers.CharField(allow_null=True)
     last_id = serializers.IntegerField(allow_null=True)
     head_hash = serializers.CharField(allow_null=True)
+    from_id = serializers.IntegerField(help_text="Events after this one were walked.")
+    checkpoints = serializers.IntegerField(help_text="Signed checkpoints compared.")
+    checkpoint = serializers.CharField(allow_null=True)
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -104,7 +132,10 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         fmt = request.accepted_renderer.format
         if fmt not in FORMATS:
-            return super().list(request, *args, **kwargs)
+            page = super().list(request, *args, **kwargs)
+            self._record_read(request, count=len(page.data.get("results", [])))
+            return page
+        refuse_session_get(request, "an export")
         form = self._filter_form()
         stream = audit_export(
             actor=request.user, lookups=form.lookups(), query=form.as_query(), fmt=fmt
@@ -115,14 +146,32 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         response["Cache-Control"] = "no-store"
         return response
 
+    def _record_read(self, request: Request, *, count: int) -> None:
+        """A page of the history read through the API is itself recorded (a bulk read)."""
+        form = self._filter_form()
+        record_event(
+            verb=Verb.AUDIT_READ, actor=request.user, role=Role.AUDITOR,
+            changes={"filter": form.as_query(), "cursor": request.query_params.get("cursor", ""),
+                     "events": count},
+        )  # fmt: skip
+
     @action(
         detail=False,
-        methods=["get"],
+        methods=["get", "post"],
         renderer_classes=[renderers.JSONRenderer, renderers.BrowsableAPIRenderer],
     )
     def verify(self, request: Request) -> Response:
-        """Walk the whole chain now: ``{"ok", "checked", "first_bad_id", …}``."""
-        return Response(VerifySerializer(audit_verify(actor=request.user).as_dict()).data)
+        """Verify now: ``{"ok", "checked", "first_bad_id", …}``; recorded as audit.verified.
+
+        The whole chain and every signed checkpoint, or with ``?since_checkpoint=true`` only
+        what follows the newest matching checkpoint. Token clients may GET; a browser session
+        POSTs (CSRF).
+        """
+        refuse_session_get(request, "verifying the chain")
+        query = VerifyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = audit_verify(actor=request.user, full=not query.validated_data["since_checkpoint"])
+        return Response(VerifySerializer(result.as_dict()).data)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         # Errors asked for as an export still answer JSON.

@@ -21,7 +21,7 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/x-ndjson; charset=utf-8",
 }
-COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
+COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash", "key_id")
 CHUNK_ROWS = 1000
 _PIECE_BYTES = 64 * 1024
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -29,13 +29,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _records(queryset: QuerySet[AuditEvent], chunk_size: int) -> Iterator[dict[str, Any]]:
-    """Each event as its canonical payload (what the hash covers) plus id and hash."""
-    columns = ("id", "prev_hash", "hash", *HASHED_FIELDS)
+    """Each event as its canonical payload (what the hash covers) plus id, hash and key_id."""
+    columns = ("id", "prev_hash", "hash", "key_id", *HASHED_FIELDS)
     for row in queryset.order_by("id").values_list(*columns).iterator(chunk_size=chunk_size):
         event = dict(zip(columns, row, strict=True))
         record = canonical_fields(event, event["prev_hash"])
         record["id"] = event["id"]
         record["hash"] = event["hash"]
+        record["key_id"] = event["key_id"]
         yield record
 
 

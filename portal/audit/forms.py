@@ -143,3 +143,9 @@ class AuditFilterForm(forms.Form):
             for name in FILTER_PARAMS
             if self.data.get(name, "").strip()
         }
+
+
+class ExportForm(AuditFilterForm):
+    """The explorer's export button: the filter plus the format (a POST, with CSRF)."""
+
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSONL")])

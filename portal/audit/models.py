@@ -36,7 +36,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)  # HMAC-SHA-256 (portal.audit.chain)
+    # Fingerprint of the audit key that signed it; "" for events from before keying.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["id"]

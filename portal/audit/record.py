@@ -152,8 +152,9 @@ def record_event(
             object_label=object_label, tenant=tenant, changes=changes, reason=reason,
             role=role, actor=actor, occurred_at=timezone.now(),
         )  # fmt: skip
+        key_id, digest = event_hash(fields, prev_hash)
         return AuditEvent.objects.create(
-            **fields, tenant=tenant, prev_hash=prev_hash, hash=event_hash(fields, prev_hash)
+            **fields, tenant=tenant, prev_hash=prev_hash, hash=digest, key_id=key_id
         )
 
 
@@ -180,8 +181,10 @@ def record_events(*, events: Iterable[dict[str, Any]], batch_size: int = 2000) -
             base = {"obj": None, "object_type": "", "object_id": "", "object_label": "", "tenant": None,
                     "changes": None, "reason": "", "role": "", "actor": None}  # fmt: skip
             fields, tenant = _event_fields(**{**base, **item}, occurred_at=occurred_at)
-            digest = event_hash(fields, prev_hash)
-            batch.append(AuditEvent(**fields, tenant=tenant, prev_hash=prev_hash, hash=digest))
+            key_id, digest = event_hash(fields, prev_hash)
+            batch.append(
+                AuditEvent(**fields, tenant=tenant, prev_hash=prev_hash, hash=digest, key_id=key_id)
+            )
             prev_hash = digest
             if len(batch) >= batch_size:
                 AuditEvent.objects.bulk_create(batch)

@@ -69,3 +69,8 @@ class Verb(models.TextChoices):
     ADMIN_DELETED = "admin.deleted"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
+    AUDIT_CHECKPOINTED = "audit.checkpointed"
+    SECURITY_DENIED = "security.denied"
+    AUTH_LOCKED_OUT = "auth.locked_out"
+    AUDIT_READ = "audit.read"  # a page of the audit history through the API
+    COMMITMENTS_EXPORTED = "commitments.exported"

@@ -12,13 +12,21 @@ from urllib.parse import urlencode
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from portal import parse
-from portal.audit.forms import FILTER_PARAMS, AuditFilterForm, DateOrDateTimeField, end_of_day
+from portal.audit.checkpoints import load_checkpoints
+from portal.audit.export import FORMATS
+from portal.audit.forms import (
+    FILTER_PARAMS,
+    AuditFilterForm,
+    DateOrDateTimeField,
+    ExportForm,
+    end_of_day,
+)
 from portal.audit.selectors import (
     audit_events,
     change_rows,
@@ -28,23 +36,30 @@ from portal.audit.selectors import (
     object_events,
     object_state_as_of,
 )
-from portal.audit.services import audit_verify
+from portal.audit.services import audit_export, audit_status, audit_verify
 
 TIMELINE_PAGE_SIZE = 100
 
 
-def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else to the login page) and an auditor (else 403); GET/HEAD only."""
-
-    @require_safe
+def _auditor_only(view: Callable[..., Any]) -> Callable[..., Any]:
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if not is_auditor(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def auditor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else to the login page) and an auditor (else 403); GET/HEAD only."""
+    return require_safe(_auditor_only(view))
+
+
+def auditor_action(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like ``auditor_required`` for what writes or costs much: POST only (with CSRF)."""
+    return require_POST(_auditor_only(view))
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
@@ -76,6 +91,7 @@ def explorer(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": _with_diffs(page.events) if page else [],
         "filter_query": filters.urlencode(),
+        "filter_items": [(k, v) for k in filters for v in filters.getlist(k)],
     })  # fmt: skip
 
 
@@ -127,14 +143,54 @@ def object_timeline(request: HttpRequest, object_type: str, object_id: str) -> H
         "state_rows": [(k, display(v)) for k, v in sorted(state.fields.items())] if state else [],
         "today": timezone.localdate().isoformat(),
         "filter_query": urlencode({"object_type": object_type, "object_id": object_id}),
+        "filter_items": [("object_type", object_type), ("object_id", object_id)],
     })  # fmt: skip
 
 
-@auditor_required
+@auditor_action
 def verify(request: HttpRequest) -> HttpResponse:
-    """Verify the chain now (the badge's button); a fragment for htmx, else a page."""
-    result = audit_verify(actor=request.user)
+    """Verify the whole chain now (the badge's button; recorded); a fragment for htmx."""
+    result = audit_verify(actor=request.user, full=True)
     template = (
         "audit/_verify_badge.html" if request.headers.get("HX-Request") else "audit/verify.html"
     )
-    return render(request, template, {"result": result})
+    return render(request, template, {"result": result, "full": True})
+
+
+@auditor_required
+def verify_status(request: HttpRequest) -> HttpResponse:
+    """The badge: verified from the newest signed checkpoint (instant at any chain length)."""
+    result = audit_status(actor=request.user)
+    return render(request, "audit/_verify_badge.html", {"result": result, "full": False})
+
+
+CHECKPOINTS_SHOWN = 200
+
+
+@auditor_required
+def checkpoints(request: HttpRequest) -> HttpResponse:
+    """The signed checkpoints kept outside the database, newest first, each checked."""
+    listed = load_checkpoints()[-CHECKPOINTS_SHOWN:][::-1]
+    hashes = dict(
+        audit_events(user=request.user)
+        .filter(id__in=[cp.last_id for cp in listed])
+        .values_list("id", "hash")
+    )
+    rows = [(cp, cp.valid and hashes.get(cp.last_id) == cp.head_hash) for cp in listed]
+    return render(request, "audit/checkpoints.html", {"rows": rows})
+
+
+@auditor_action
+def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The explorer's export buttons: the current filter, streamed (recorded first)."""
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "audit/export_error.html", {"form": form}, status=400)
+    fmt = form.cleaned_data["format"]
+    stream = audit_export(
+        actor=request.user, lookups=form.lookups(), query=form.as_query(), fmt=fmt
+    )
+    response = StreamingHttpResponse(stream, content_type=FORMATS[fmt])
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.{fmt}"'
+    return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import tracemalloc
@@ -182,7 +183,9 @@ def test_csv_export_of_a_filter_is_recorded_before_streaming(api, auditor, histo
 
 def test_csv_export_with_no_match_has_the_header_only(api, auditor, history):
     _, body = _export(api, auditor, "actor=nobody&format=csv")
-    assert body.decode().splitlines() == [",".join(["id", *HASHED_FIELDS, "prev_hash", "hash"])]
+    assert body.decode().splitlines() == [
+        ",".join(["id", *HASHED_FIELDS, "prev_hash", "hash", "key_id"])
+    ]
 
 
 def test_accept_header_selects_an_export_too(api, auditor, history):
@@ -192,14 +195,18 @@ def test_accept_header_selects_an_export_too(api, auditor, history):
 
 def verify_jsonl(lines: list[str]) -> tuple[bool, int | None]:
     """The offline check of docs/audit.md, verbatim: standard library only."""
+    from django.conf import settings
+
+    key = settings.PORTAL_AUDIT_KEY
     prev = "0" * 64
     for line in lines:
         event = json.loads(line)
-        payload = {k: v for k, v in event.items() if k not in ("id", "hash")}
+        payload = {k: v for k, v in event.items() if k not in ("id", "hash", "key_id")}
         encoded = json.dumps(
             payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
-        if event["prev_hash"] != prev or hashlib.sha256(encoded).hexdigest() != event["hash"]:
+        expected = hmac.new(key, encoded, hashlib.sha256).hexdigest()
+        if event["prev_hash"] != prev or expected != event["hash"]:
             return False, event["id"]
         prev = event["hash"]
     return True, None
@@ -213,7 +220,7 @@ def test_full_jsonl_export_verifies_offline_and_ends_with_its_own_record(api, au
     assert events[0]["prev_hash"] == GENESIS_HASH
     assert [e["id"] for e in events[:-1]] == [e.id for e in history]
     assert events[-1]["verb"] == "audit.exported"  # the export covers the chain up to itself
-    assert set(events[0]) == {"id", "hash", "prev_hash", *HASHED_FIELDS}
+    assert set(events[0]) == {"id", "hash", "prev_hash", "key_id", *HASHED_FIELDS}
 
     tampered = [*lines]
     tampered[2] = tampered[2].replace("Paris", "Lyon")
@@ -281,16 +288,33 @@ def test_no_method_writes_to_the_history_even_for_an_auditor(api, auditor, histo
     response = getattr(api.as_user(auditor), method)(
         URL + suffix.format(id=history[0].id), {}, format="json"
     )
+    if (method, suffix) == ("post", "verify/"):  # verifying: a POST that records only itself
+        assert response.status_code == 200 and response.json()["ok"] is True
+        assert list(
+            AuditEvent.objects.filter(id__gt=history[-1].id).values_list("verb", flat=True)
+        ) == [Verb.AUDIT_VERIFIED]
+        return
     assert response.status_code in (403, 405)
-    assert AuditEvent.objects.count() == before
+    assert AuditEvent.objects.exclude(verb=Verb.SECURITY_DENIED).count() == before
 
 
 def test_list_query_count_is_constant_in_page_size(api, auditor, django_assert_max_num_queries):
     make_events(300)
     api.as_user(auditor)
     for size in (10, 200):
-        with django_assert_max_num_queries(4 + RLS_STATEMENTS):
+        # 4 to read the page, 4 to record the read (lock, head, insert, savepoint).
+        with django_assert_max_num_queries(8 + RLS_STATEMENTS):
             assert len(api.get(URL, {"page_size": size, "tenant": ""}).json()["results"]) == size
+
+
+def test_paging_the_history_is_recorded_as_a_bulk_read(api, auditor, history):
+    api.as_user(auditor)
+    page = api.get(URL, {"page_size": 1, "tenant": "JP"}).json()
+    read = AuditEvent.objects.latest("id")
+    assert read.verb == Verb.AUDIT_READ and read.actor == auditor
+    assert read.changes == {"filter": {"tenant": "JP"}, "cursor": "", "events": 1}
+    api.get(page["next"])
+    assert AuditEvent.objects.latest("id").changes["cursor"] != ""
 
 
 def test_a_bare_date_means_the_whole_day(api, auditor, history):
@@ -324,6 +348,7 @@ def test_the_snippet_in_the_docs_verifies_an_export(api, auditor, history, tmp_p
     _, body = _export(api, auditor, "format=jsonl")
     (tmp_path / "audit-events.jsonl").write_bytes(body)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORTAL_AUDIT_KEY", settings.PORTAL_AUDIT_KEY.decode())
     printed: list[object] = []
     exec(snippet, {"print": printed.append})
     assert printed == [(True, None)]

@@ -117,7 +117,7 @@ def test_verify_audit_command_exit_codes():
     assert json.loads(out.getvalue())["ok"] is True and json.loads(out.getvalue())["checked"] == 5
 
 
-def _run_verify_audit() -> subprocess.CompletedProcess[str]:
+def _run_verify_audit(*args: str) -> subprocess.CompletedProcess[str]:
     """The real command in its own process, on the test database: the operator's exit code."""
     name = connection.settings_dict["NAME"]
     app, owner = settings.DATABASE_APP, settings.DATABASE_OWNER
@@ -126,11 +126,15 @@ def _run_verify_audit() -> subprocess.CompletedProcess[str]:
         # The host may be a socket directory (the embedded server): quote it into the URL.
         "DATABASE_URL": f"postgresql://{app['USER']}@{quote(str(app['HOST']), safe='')}:{app['PORT']}/{name}",
         "DATABASE_OWNER_URL": f"postgresql://{owner['USER']}@{quote(str(owner['HOST']), safe='')}:{owner['PORT']}/{name}",
+        # The same audit key and checkpoint folder as this test process.
+        "PORTAL_AUDIT_KEY": settings.PORTAL_AUDIT_KEY.decode(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PORTAL_AUDIT_CHECKPOINT_DIR": settings.PORTAL_AUDIT_CHECKPOINT_DIR,
     }
     if app.get("PASSWORD"):
         env["PGPASSWORD"] = app["PASSWORD"]
     return subprocess.run(
-        [sys.executable, "manage.py", "verify_audit"], env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "verify_audit", *args], env=env, capture_output=True, text=True, timeout=120,
         cwd=settings.BASE_DIR,
     )  # fmt: skip
 

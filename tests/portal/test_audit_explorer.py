@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html as html_module
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from portal.audit.models import AuditEvent
@@ -40,14 +42,39 @@ def _ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<tr id="event-(\d+)"', html)]
 
 
-@pytest.mark.parametrize("path", ["/audit/", f"/audit/object/{APP_TYPE}/1/", "/audit/verify/"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/audit/"), ("get", f"/audit/object/{APP_TYPE}/1/"), ("post", "/audit/verify/"),
+     ("get", "/audit/verify/status/"), ("get", "/audit/checkpoints/"), ("post", "/audit/export/")],
+)  # fmt: skip
 @pytest.mark.parametrize("role", ["official", "reviewer", "approver", "platform_admin"])
-def test_only_auditors_see_the_explorer(client, jp, role, path):
+def test_only_auditors_see_the_explorer(client, jp, role, method, path):
     record_event(verb=Verb.TENANT_CREATED, obj=jp)
     client.force_login(make_user(role, jp if role == "official" else None))
-    before = AuditEvent.objects.count()
-    assert client.get(path).status_code == 403
-    assert AuditEvent.objects.count() == before  # a refused verify records nothing
+    before = AuditEvent.objects.exclude(verb=Verb.SECURITY_DENIED).count()
+    assert (
+        getattr(client, method)(path, {"format": "csv"} if "export" in path else {}).status_code
+        == 403
+    )
+    # A refused verify or export records nothing but the denial itself.
+    assert AuditEvent.objects.exclude(verb=Verb.SECURITY_DENIED).count() == before
+
+
+def test_what_writes_or_costs_much_is_never_a_get(browser):
+    """Verify and export are POSTs with the CSRF token for a browser session."""
+    for path in ("/audit/verify/", "/audit/export/"):
+        assert browser.get(path).status_code == 405
+    for path in ("/api/v1/audit-events/verify/", "/api/v1/audit-events/?format=csv"):
+        response = browser.get(path)
+        assert response.status_code == 405 and "POST" in response.json()["detail"]
+    csrf = Client(enforce_csrf_checks=True)
+    csrf.force_login(make_user("auditor", username="auditor-csrf"))
+    assert csrf.post("/audit/verify/").status_code == 403  # no CSRF token
+    assert csrf.post("/audit/export/", {"format": "csv"}).status_code == 403
+    assert csrf.post("/api/v1/audit-events/verify/").status_code == 403
+    assert not AuditEvent.objects.filter(
+        verb__in=[Verb.AUDIT_VERIFIED, Verb.AUDIT_EXPORTED]
+    ).exists()
 
 
 def test_anonymous_goes_to_the_login_page(client):
@@ -93,13 +120,19 @@ def test_explorer_lists_newest_first_with_filters_and_export_links(browser, jp, 
 
     html = browser.get("/audit/", {"tenant": "JP", "actor": "alice"}).content.decode()
     assert _ids(html) == [events[2].id, events[0].id]
-    assert "/api/v1/audit-events/?tenant=JP&amp;actor=alice&amp;format=csv" in html
-    assert "/api/v1/audit-events/?tenant=JP&amp;actor=alice&amp;format=jsonl" in html
+    assert 'action="/audit/export/"' in html and 'name="format" value="jsonl"' in html
+    assert '<input type="hidden" name="tenant" value="JP">' in html
+    assert '<input type="hidden" name="actor" value="alice">' in html
+    export = browser.post("/audit/export/", {"tenant": "JP", "actor": "alice", "format": "jsonl"})
+    lines = b"".join(export.streaming_content).decode().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [events[0].id, events[2].id]
+    assert browser.post("/audit/export/", {"format": "xml"}).status_code == 400
 
     html = browser.get("/audit/", {"verb": "workflow.reject"}).content.decode()
     assert _ids(html) == [events[2].id]
     today = dt.date.today().isoformat()
-    assert len(_ids(browser.get("/audit/", {"since": today, "until": today}).content.decode())) == 4
+    # The auditor's login, alice's three events, and the export above.
+    assert len(_ids(browser.get("/audit/", {"since": today, "until": today}).content.decode())) == 5
     assert _ids(browser.get("/audit/", {"until": "2001-01-01"}).content.decode()) == []
 
 
@@ -187,7 +220,8 @@ def test_timeline_shows_who_what_when_why_with_diffs(browser, jp):
     assert "Which grid operator?" in html and "(Technical reviewer)" in html
     assert '<td class="diff-before"><del>technical_review</del></td>' in html
     assert '<td class="diff-after"><ins>info_requested</ins></td>' in html
-    assert f"object_type={APP_TYPE.replace('.', '.')}&amp;object_id=1&amp;format=jsonl" in html
+    assert f'<input type="hidden" name="object_type" value="{APP_TYPE}">' in html
+    assert '<input type="hidden" name="object_id" value="1">' in html
 
 
 def test_state_as_of_a_date_is_replayed_from_the_changes(client, auditor):
@@ -270,16 +304,32 @@ def test_timeline_and_state_of_a_real_application(browser, official_jp, jp):
 def test_verification_badge_on_demand(browser):
     make_events(3)
     count = AuditEvent.objects.count()  # the auditor's login too
-    fragment = browser.get("/audit/verify/", HTTP_HX_REQUEST="true")
+    fragment = browser.post("/audit/verify/", HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
     text = fragment.content.decode()
     assert "<html" not in text and f"Chain verified: {count} events" in text
     assert AuditEvent.objects.order_by("-id").first().verb == Verb.AUDIT_VERIFIED
-    page = browser.get("/audit/verify/").content.decode()
+    page = browser.post("/audit/verify/").content.decode()
     assert (
         "<html" in page and f"Chain verified: {count + 1} events" in page
     )  # the first check is on it now
-    assert 'hx-get="/audit/verify/"' in browser.get("/audit/").content.decode()
+    explorer = browser.get("/audit/").content.decode()
+    assert 'hx-post="/audit/verify/"' in explorer and 'hx-get="/audit/verify/status/"' in explorer
+
+
+def test_the_badge_is_incremental_from_the_newest_checkpoint(browser):
+    from portal.audit.services import audit_checkpoint
+
+    make_events(40)
+    _, checkpoint = audit_checkpoint()
+    make_events(2)
+    before = AuditEvent.objects.count()
+    text = browser.get("/audit/verify/status/").content.decode()
+    assert f"since the signed checkpoint at event #{checkpoint.last_id} (3 newer events)" in text
+    assert AuditEvent.objects.count() == before  # the badge is a read: nothing recorded
+    listing = browser.get("/audit/checkpoints/").content.decode()
+    assert f"#{checkpoint.last_id}</a>" in listing and "matches the chain" in listing
+    assert checkpoint.head_hash in listing
 
 
 @pytest.mark.django_db(transaction=True)
@@ -290,8 +340,11 @@ def test_badge_names_the_first_bad_event(client):
     make_events(6)
     victim = AuditEvent.objects.order_by("id").values_list("id", flat=True)[3]
     _tamper("UPDATE audit_auditevent SET actor_username = 'someone else' WHERE id = %s", [victim])
-    text = client.get("/audit/verify/", HTTP_HX_REQUEST="true").content.decode()
+    text = client.post("/audit/verify/", HTTP_HX_REQUEST="true").content.decode()
     assert f"Chain broken at event #{victim}" in text and 'role="alert"' in text
+    assert (
+        f"Chain broken at event #{victim}" in client.get("/audit/verify/status/").content.decode()
+    )
     assert f"?after={victim + 1}" in text
 
 

@@ -3,14 +3,23 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.audit.verify import verify_chain
+from portal.audit.verify import verify_chain, verify_since_checkpoint
 
 
 class Command(BaseCommand):
-    help = "Verify the audit hash chain; exits 1 and names the first bad event when broken."
+    help = (
+        "Verify the audit chain (keyed hashes, links, and every signed checkpoint); exits 1 "
+        "and names the first bad event when broken. --since-checkpoint: only what follows the "
+        "newest matching checkpoint."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--since-checkpoint", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = verify_chain()
+        result = verify_since_checkpoint() if options["since_checkpoint"] else verify_chain()
         self.stdout.write(json.dumps(result.as_dict()))
         if not result.ok:
-            raise CommandError(f"audit chain broken at event {result.first_bad_id}")
+            raise CommandError(
+                f"audit chain broken at event {result.first_bad_id} ({result.problem})"
+            )
