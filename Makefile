@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint install messages bench e2e clean
+.PHONY: run test lint install messages bench e2e clean screenshots axe
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ lint: install
 # Regenerate .po files from the templates and code (needs GNU gettext: Debian 'gettext').
 messages: install
 	for lang in ja fr es ar; do $(PY) manage.py makemessages --locale $$lang --ignore '.venv/*' --ignore '.data/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete; done
+
+# The README's screenshots: the e2e walk (Debian chromium) saves them to docs/screenshots/.
+screenshots: install
+	PORTAL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/e2e/test_walk.py -q -p no:cacheprovider
+
+# Refresh the vendored axe-core (npm package) used by the e2e walk.
+AXE_VERSION ?= 4.10.3
+axe:
+	cd $$(mktemp -d) && npm pack --silent axe-core@$(AXE_VERSION) && tar xzf axe-core-$(AXE_VERSION).tgz && cp package/axe.min.js package/LICENSE $(CURDIR)/tests/e2e/vendor/
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

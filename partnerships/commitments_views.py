@@ -127,13 +127,13 @@ def chart(points: list[dict[str, Any]]) -> dict[str, Any] | None:
     ]
     every = max(1, len(series) // 8)
     months = [
-        {"x": f"{left + i * step:.1f}", "label": p["month"].strftime("%Y-%m")}
+        {"x": f"{left + i * step:.1f}", "label": formats.month(p["month"])}
         for i, p in enumerate(series)
         if i % every == 0 or i == len(series) - 1
     ]
     rows = [
         {
-            "month": p["month"].strftime("%Y-%m"),
+            "month": formats.month(p["month"]),
             "committed": format_money(p["committed"], "USD"),
             "paid": format_money(p["paid"], "USD"),
         }
@@ -148,6 +148,16 @@ def chart(points: list[dict[str, Any]]) -> dict[str, Any] | None:
         "bottom": top + plot_h,
         "committed": line("committed"),
         "paid": line("paid"),
+        # A dot per month, so a single month (or a flat line) is still visible.
+        "markers": [
+            {
+                "x": f"{left + i * step:.1f}",
+                "committed": y(p["committed"]),
+                "paid_x": f"{left + i * step - 4:.1f}",
+                "paid_y": f"{float(y(p['paid'])) - 4:.1f}",
+            }
+            for i, p in enumerate(series)
+        ],
         "ticks": ticks,
         "months": months,
         "rows": rows,

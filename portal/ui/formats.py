@@ -123,3 +123,8 @@ def canonical_decimal(text: str) -> str:
         return format(parse_decimal(text), "f")
     except ValueError:
         return text
+
+
+def month(value: dt.date) -> str:
+    """A month in the reader's language: ``Nov 2026``, ``2026年11月``."""
+    return babel_dates.format_skeleton("yMMM", value, locale=current_locale())

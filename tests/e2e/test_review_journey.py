@@ -77,7 +77,11 @@ def test_programme_roles_take_an_application_to_approval(browser: Any, live_serv
                 page.select_option(selector, value)
             else:
                 page.fill(selector, value)
-        page.click("form[action$='/act/'] button[type=submit]")
+        page.click("form[action$='/act/'] button[type=submit].primary")
+        if action in workflow.IRREVERSIBLE_ACTIONS:
+            # What cannot be undone asks for a confirmation step first.
+            assert "This cannot be undone." in page.content()
+            page.click("button[name=confirmed]")
         page.wait_for_url(f"{live_server.url}/review/")
         assert "Decision recorded." in page.content()
         page.context.close()
@@ -102,7 +106,7 @@ def test_four_eyes_refusal_is_explained_in_the_browser(browser: Any, live_server
     page = _sign_in(browser, live_server.url, "double-hat")
     page.goto(f"{live_server.url}/review/{application.pk}/")
     page.check("#action-approve_technical")
-    page.click("form[action$='/act/'] button[type=submit]")
+    page.click("form[action$='/act/'] button[type=submit].primary")
     page.wait_for_url(f"{live_server.url}/review/")
     page.goto(f"{live_server.url}/review/{application.pk}/")
     # The second approving action is not even offered to the same person.

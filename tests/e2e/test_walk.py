@@ -234,6 +234,7 @@ def test_every_role_in_every_width_without_axe_violations_or_overflow(
             _official_job(walk, demo, (shots and lang == "en") or (shots and lang == "ar"))
             _review_job(walk, demo, shots and lang == "en")
             if SHOTS and width == 375 and lang == "ja":
+                walk.sign_in("us_coordinator")
                 walk.go(f"/review/{demo['apps']['us_coordination'].pk}/", "phone")
                 walk.shot("phone-review-ja", full_page=False)
         finally:
