@@ -123,3 +123,47 @@ def test_kenya_is_started_joined_worked_and_left_in_the_browser(
     official.goto(f"{base}/applications/")
     assert "/accounts/login/" in official.url
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_people_pages_pass_axe_and_fit_a_phone(browser: Any, live_server: Any, lang: str) -> None:
+    """The people pages, with and without form errors, at 375 px: axe-core finds nothing
+    and nothing is wider than the screen (the walk of tests/e2e/test_walk.py)."""
+    from portal.accounts import services
+    from portal.tenancy.models import Tenant
+    from tests.e2e.test_walk import Walk
+
+    call_command("load_territories", verbosity=0)
+    kenya = Tenant.objects.create(code="KE", name="Kenya", languages=["en"])
+    admin = make_user("platform_admin", username="platform-admin")
+    official = make_user("official", kenya, "otieno")
+    _, token = services.invitation_create(
+        actor=admin, email="wanjiru@example.ke", role="country_admin", tenant=kenya
+    )
+    for user in (admin, official):
+        user.set_password("demo-walk-password")
+        user.save()
+    walk = Walk(browser, live_server.url, lang, 375)
+    try:
+        walk.sign_in("platform-admin")
+        walk.go("/countries/", "countries")
+        walk.page.click("form button.primary")
+        walk.check("countries with errors")
+        walk.go("/people/", "people")
+        walk.page.click("form[action$='/people/invite/'] button[type=submit]")
+        walk.check("people with errors")
+        walk.go(f"/people/{official.pk}/deactivate/", "deactivate confirmation")
+        walk.go(f"/people/{official.pk}/reset-device/", "reset device confirmation")
+        walk.go("/accounts/security/", "own security")
+        walk.go("/accounts/password/change/", "password change")
+        walk.page.context.close()
+        walk.page = walk.browser.new_context(viewport={"width": 375, "height": 900}).new_page()
+        walk.go(f"/accounts/invitation/{token}/", "invitation")
+        walk.page.click("form button.primary")
+        walk.check("invitation with errors")
+        walk.go("/accounts/invitation/made-up/", "invalid invitation")
+        walk.go("/accounts/password/reset/", "password reset")
+    finally:
+        walk.close()
+    problems = [p for p in walk.problems if "invalid invitation" not in p or "answered" not in p]
+    assert not problems, "\n".join(problems)
