@@ -1,25 +1,23 @@
 """Auditors read everything and change nothing.
 
-The matrix is generated from the URL resolver: every API and page URL, its path parameters
-filled with real ids, every unsafe method, as an auditor. A new endpoint is covered the day
-it is added; one that lets an auditor write fails this test.
+The matrix is generated from the URL resolver by the shared walker (tests/urlwalk.py): every
+API and page URL, its path parameters filled with real ids, every unsafe method, as an
+auditor. A new endpoint is covered the day it is added; one that lets an auditor write fails
+this test.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from django.urls.exceptions import Resolver404
 
 from portal.audit.models import AuditEvent
 from tests.factories import create_application, make_user
+from tests.urlwalk import all_urls, ids_of
 
 pytestmark = pytest.mark.django_db
 
@@ -112,93 +110,13 @@ def world(jp, official_jp) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _value(name: str, prefix: str, world: dict[str, Any]) -> list[str]:
-    """Real values for a path parameter, by its name (and, for ``pk``, by where it is)."""
-    by_name = {
-        "application_pk": world["application"].pk,
-        "attachment_id": world["attachment"].pk,
-        "obligation_id": world["obligation"].pk,
-        "tranche_id": world["tranche"].pk,
-        "code": world["tenant"].code,
-        "object_type": world["application"]._meta.label_lower,
-        "object_id": world["application"].pk,
-        "step": "general",
-    }
-    if name == "pk":
-        if "invitations" in prefix:
-            return [str(world["invitation"].pk)]
-        if "members" in prefix or prefix.startswith("people/"):
-            return [str(world["user"].pk)]
-        if "commitment" in prefix:
-            return [str(world["commitment"].pk)]
-        if "audit-event" in prefix:
-            return [str(world["event"].pk)]
-        return [str(world["application"].pk)]
-    if name in by_name:
-        return [str(by_name[name])]
-    return ["1"]
-
-
-_ROUTE_PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
-_REGEX_PARAM = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^)]*)\)")
-
-
-def _expand(piece: str, prefix: str, world: dict[str, Any]) -> Iterator[str]:
-    """Concrete strings for one pattern piece (route or regex syntax)."""
-    if piece.startswith("^") or "(?P<" in piece:
-        piece = piece.lstrip("^").rstrip("$")
-        match = _REGEX_PARAM.search(piece)
-        if match is None:
-            yield piece.replace("\\", "")
-            return
-        body = match.group("body")
-        # An alternation of literals (confirm|withdraw) is expanded; anything else gets ids.
-        options = (
-            body.split("|")
-            if re.fullmatch(r"[\w|-]+", body)
-            else _value(match.group("name"), prefix + piece[: match.start()], world)
-        )
-        for option in options:
-            yield from _expand(
-                piece[: match.start()] + option + piece[match.end() :], prefix, world
-            )
-        return
-    match = _ROUTE_PARAM.search(piece)
-    if match is None:
-        yield piece
-        return
-    for option in _value(match.group("name"), prefix + piece[: match.start()], world):
-        yield from _expand(piece[: match.start()] + option + piece[match.end() :], prefix, world)
-
-
-def _walk(
-    patterns: list[Any], prefix: str, world: dict[str, Any]
-) -> Iterator[tuple[str, URLPattern]]:
-    for pattern in patterns:
-        for concrete in _expand(str(pattern.pattern), prefix, world):
-            if isinstance(pattern, URLResolver):
-                yield from _walk(pattern.url_patterns, prefix + concrete, world)
-            else:
-                yield "/" + prefix + concrete, pattern
-
-
-def all_urls(world: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every concrete URL the portal serves, with the name of its pattern."""
-    found = []
-    for url, pattern in _walk(get_resolver().url_patterns, "", world):
-        if ".*" in url or "(?P<" in url:  # admin's catch-all redirect
-            continue
-        try:
-            match = resolve(url)
-        except Resolver404:
-            continue
-        assert match.func == pattern.callback, f"{url} resolves elsewhere; the walker mis-built it"
-        found.append((url, pattern.name or ""))
-    return found
+def walk(world: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every concrete URL the portal serves (the shared walker), with its pattern's name."""
+    return [(url.path, url.name) for url in all_urls(ids_of(world))]
 
 
 def test_the_walker_finds_every_kind_of_endpoint(world):
-    urls = {url for url, _ in all_urls(world)}
+    urls = {url for url, _ in walk(world)}
     app = world["application"].pk
     for expected in ("/api/v1/audit-events/", "/api/v1/audit-events/verify/", f"/api/v1/applications/{app}/",
                      f"/api/v1/applications/{app}/transitions/", "/audit/", f"/applications/{app}/",
@@ -245,7 +163,7 @@ def _fingerprint(world: dict[str, Any]) -> tuple[Any, ...]:
 def test_auditors_change_nothing_anywhere(client, world):
     auditor = make_user("auditor", username="auditor-matrix")
     client.force_login(auditor)
-    urls = all_urls(world)
+    urls = walk(world)
     writes, not_refused = [], {}
     checked = 0
     for url, name in urls:
