@@ -485,7 +485,15 @@ def credentials(users: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def conditions() -> dict[str, Any]:
     """What the figures were measured under (they mean little without it)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return {
+        "commit": commit,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
