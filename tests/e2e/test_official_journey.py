@@ -89,7 +89,11 @@ def test_inline_errors_are_announced_and_nothing_saved(page: Any, live_server: A
     page.fill("#site-0-target_online_date", "2030-01-01")
     page.fill("#site-0-mix-solar", "60")
     page.click("button[name=save]")
-    assert page.locator("[role=alert]").count() >= 2
+    # One announced summary, focused, linking to each field; each error beside its field.
+    assert page.locator("[role=alert]").count() == 1
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.locator("#error-summary a").count() >= 2
+    assert page.get_attribute("#site-0-capacity_mw", "aria-invalid") == "true"
     assert "sum to 100" in page.content()
     assert not CountryApplication.objects.get(title="Errors").sites.exists()
 
