@@ -6,8 +6,12 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        from portal import dashboard
         from portal.accounts import (
             signals,  # noqa: F401  (login audit receivers)
             throttle,  # noqa: F401  (account-wide failure counters)
         )
+        from portal.accounts.panels import people_panels
         from portal.api import schema  # noqa: F401  (OpenAPI auth schemes)
+
+        dashboard.register(people_panels)

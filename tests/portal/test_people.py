@@ -664,3 +664,20 @@ def test_after_adding_a_country_the_invitation_form_names_it(client, jp, fr, pla
     assert re.search(r'<option value="country_admin" selected>', page)
     for junk in ("ZZ", "fr\x00", "%FF"):
         assert client.get("/people/", {"tenant": junk}).status_code == 200
+
+
+def test_the_dashboard_counts_invitations_not_yet_accepted(client, jp):
+    jp_admin = make_user("country_admin", jp, "jp-admin")
+    services.invitation_create(actor=jp_admin, email="a@example.jp", role="official", tenant=jp)
+    expired, _ = services.invitation_create(
+        actor=jp_admin, email="b@example.jp", role="official", tenant=jp
+    )
+    Invitation.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+    client.force_login(jp_admin)
+    page = client.get("/").content.decode()
+    assert (
+        '<span class="count">1</span> <span class="panel-title">Invitations not yet accepted'
+        in page
+    )
+    client.force_login(make_user("official", jp, "jp-official"))
+    assert "Invitations not yet accepted" not in client.get("/").content.decode()
