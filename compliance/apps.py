@@ -1,40 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import AppConfig
-
-
-def holds_panel(user: Any) -> list[Any]:
-    """Dashboard: the hold queue, for compliance officers."""
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
-    from partnerships.models import CountryApplication, State
-    from portal.dashboard import Panel
-    from portal.tenancy.access import access_for
-    from portal.tenancy.roles import Role
-
-    if not access_for(user).has_programme_role(Role.COMPLIANCE_OFFICER):
-        return []
-    count = CountryApplication.objects.restrict(user).filter(state=State.SCREENING_HOLD).count()
-    return [
-        Panel(
-            title=_("Screening holds"),
-            count=count,
-            url=reverse("compliance-holds"),
-            description=_(
-                "Applications held by the compliance screening, waiting for your decision."
-            ),
-        )
-    ]
 
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
-        from compliance import tasks
+        # Imports here: models and signals exist only once the app registry is ready.
+        from compliance import signals, tasks
+        from compliance.panels import holds_panel
         from compliance.territories import territory_name
         from partnerships.workflow import application_submitted
         from portal import dashboard, hooks
@@ -42,5 +17,11 @@ class ComplianceConfig(AppConfig):
         hooks.register_territory_lookup(territory_name)
         application_submitted.connect(
             tasks.on_application_submitted, dispatch_uid="compliance.screen_on_submit"
+        )
+        signals.screening_wanted.connect(
+            tasks.on_screening_wanted, dispatch_uid="compliance.screening_wanted"
+        )
+        signals.rescreen_wanted.connect(
+            tasks.on_rescreen_wanted, dispatch_uid="compliance.rescreen_wanted"
         )
         dashboard.register(holds_panel)

@@ -454,10 +454,3 @@ def screen(
         findings=findings,
         policy=policy.name,
     )
-
-
-def concerns(findings: list[Finding]) -> set[tuple[str, str]]:
-    """The (rule, subject) pairs that were not clear: what a person had to look at."""
-    return {
-        (f.get("rule", ""), f.get("subject", "")) for f in findings if f.get("outcome") != "clear"
-    }

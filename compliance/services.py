@@ -30,12 +30,12 @@ from compliance.models import (
     TerritoryListVersion,
 )
 from compliance.screening import (
-    concerns,
     decision_rationale,
     policy_of,
     screen,
     territory_subjects,
 )
+from compliance.signals import rescreen_wanted, screening_wanted
 from compliance.territories import LIST_LOCK, current_list_version, current_policy_version
 from partnerships import notifications, workflow
 from partnerships.models import CountryApplication, Partnership, State
@@ -44,6 +44,7 @@ from partnerships.workflow import (
     ScreeningOutcome,
     application_hold_after_rescreen,
     applications_screened,
+    concerns,
 )
 from portal.audit.record import record_event, record_events
 from portal.audit.verbs import Verb
@@ -499,8 +500,6 @@ def screening_request(*, application: CountryApplication, actor: Any) -> dict[st
     application version against the same list version is recorded once only (idempotent).
     Raises ``ConflictError`` for rejected or withdrawn applications and drafts.
     """
-    from compliance import tasks
-
     if application.state in (State.REJECTED, State.WITHDRAWN, State.DRAFT):
         state = workflow.state_for(actor, application)[1]
         raise ConflictError(f"An application that is “{state}” is not screened.")
@@ -521,7 +520,15 @@ def screening_request(*, application: CountryApplication, actor: Any) -> dict[st
             },
         )
         if application.state == State.SCREENING:
-            transaction.on_commit(lambda: tasks.enqueue_screening(app_id, version))
+            transaction.on_commit(
+                lambda: screening_wanted.send(
+                    sender=CountryApplication, application_id=app_id, version=version
+                )
+            )
         else:
-            transaction.on_commit(lambda: tasks.enqueue_rescreen(list_id, [app_id]))
+            transaction.on_commit(
+                lambda: rescreen_wanted.send(
+                    sender=CountryApplication, list_version_id=list_id, application_ids=[app_id]
+                )
+            )
     return {"application_version": version, "list_version": current.number}

@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError
 
 from compliance import services
 from portal.context import actor_context
+from portal.queue import enqueue_or_log
 
 logger = logging.getLogger(__name__)
 
@@ -112,23 +113,43 @@ def sweep_screening(self: Any) -> dict[str, int]:
 
 def enqueue_screening(application_id: int, version: int) -> bool:
     """Enqueue a screening; False (logged) if the broker is down: the sweep recovers it."""
-    try:
-        screen_application.delay(application_id, version)
-    except Exception:  # any broker failure; losing the message is recovered by the sweep
-        logger.exception(
-            "screening of application %s v%s not enqueued; the sweep will", application_id, version
+    return enqueue_or_log(
+        screen_application,
+        application_id,
+        version,
+        what=f"screening of application {application_id} v{version}",
+        recovered_by="the screening sweep",
+    )
+
+
+def enqueue_rescreen(list_version_id: int, application_ids: list[int] | None) -> bool:
+    """Enqueue a re-screening (``None``: of every application, fanned out by ``rescreen_all``)."""
+    if application_ids is None:
+        return enqueue_or_log(
+            rescreen_all,
+            list_version_id,
+            what=f"re-screening for list version id {list_version_id}",
+            recovered_by="the screening sweep",
         )
-        return False
-    return True
+    return enqueue_or_log(
+        rescreen_chunk,
+        list_version_id,
+        application_ids,
+        what=f"re-screening of {application_ids}",
+        recovered_by="the screening sweep",
+    )
 
 
-def enqueue_rescreen(list_version_id: int, application_ids: list[int]) -> bool:
-    try:
-        rescreen_chunk.delay(list_version_id, application_ids)
-    except Exception:  # as above
-        logger.exception("re-screening of %s not enqueued; the sweep will", application_ids)
-        return False
-    return True
+def on_screening_wanted(sender: Any, application_id: int, version: int, **kwargs: Any) -> None:
+    """Receiver of ``compliance.signals.screening_wanted``."""
+    enqueue_screening(application_id, version)
+
+
+def on_rescreen_wanted(
+    sender: Any, list_version_id: int, application_ids: list[int] | None, **kwargs: Any
+) -> None:
+    """Receiver of ``compliance.signals.rescreen_wanted``."""
+    enqueue_rescreen(list_version_id, application_ids)
 
 
 def on_application_submitted(sender: Any, application_id: int, version: int, **kwargs: Any) -> None:

@@ -16,7 +16,6 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import logging
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -31,12 +30,11 @@ from django.utils import timezone
 
 from compliance.models import ScreeningPolicyVersion, Territory, TerritoryListVersion
 from compliance.screening import POLICY_FILE, PolicyError, parse_policy, policy_source_ids
+from compliance.signals import rescreen_wanted
 from partnerships.models import CountryApplication
 from partnerships.workflow import FINAL_STATES
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_FILE = Path(settings.BASE_DIR) / "compliance" / "data" / "territories.csv"
 SOURCES_FILE = Path(settings.BASE_DIR) / "compliance" / "data" / "SOURCES.md"
@@ -606,14 +604,10 @@ def screening_policy_load(*, path: Path | str = POLICY_FILE, actor: Any = None) 
 
 
 def _start_rescreen(version_id: int) -> None:
-    from compliance.tasks import rescreen_all
-
-    try:
-        rescreen_all.delay(version_id)
-    except Exception:  # broker down: the periodic sweep starts the re-screening later
-        logger.exception(
-            "re-screening for list version id %s not enqueued; the sweep will start it", version_id
-        )
+    """Ask the tasks (after commit) to re-screen every application against a new version."""
+    rescreen_wanted.send(
+        sender=TerritoryListVersion, list_version_id=version_id, application_ids=None
+    )
 
 
 def format_diff(diff: dict[str, Any]) -> list[str]:

@@ -5,9 +5,16 @@ class PartnershipsConfig(AppConfig):
     name = "partnerships"
 
     def ready(self) -> None:
-        from partnerships import commitments, notifications, panels
+        # Imports here: models and signals exist only once the app registry is ready.
+        from partnerships import commitments, notifications, panels, tasks, workflow
         from portal import dashboard, hooks
 
         dashboard.register(panels.application_panels)
         dashboard.register(commitments.commitment_panels)
         hooks.register_mail_queue(notifications.queue)
+        workflow.transitions_recorded.connect(
+            notifications.on_transitions_recorded, dispatch_uid="partnerships.notify_on_move"
+        )
+        notifications.outbox_filled.connect(
+            tasks.on_outbox_filled, dispatch_uid="partnerships.deliver_on_queue"
+        )

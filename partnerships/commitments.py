@@ -26,7 +26,6 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, TypedDict
 
 from babel.numbers import get_currency_precision
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
@@ -44,6 +43,7 @@ from partnerships.models import (
     State,
     Tranche,
 )
+from partnerships.notifications import officials_of, queue
 from portal import parse
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
@@ -645,21 +645,7 @@ def _subject(commitment: CoInvestmentCommitment, what: str) -> str:
 
 def _notify_officials(commitment: CoInvestmentCommitment, subject: str, body: str) -> None:
     """Outbox rows in the caller's transaction, sent after commit (English, like other notices)."""
-    from partnerships.notifications import queue
-
-    User = get_user_model()
-    emails = list(
-        User.objects.filter(
-            is_active=True,
-            memberships__tenant_id=commitment.tenant_id,
-            memberships__role__in=[Role.OFFICIAL, Role.COUNTRY_ADMIN],
-            memberships__ended_at__isnull=True,
-        )
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    queue(emails, subject, body)
+    queue(officials_of(commitment.tenant_id), subject, body)
 
 
 # --- Selectors ----------------------------------------------------------------------------------
@@ -820,11 +806,9 @@ def commitment_panels(user: Any) -> list[Panel]:
                 Panel(_("Overdue tranches"), overdue, url, _("Payments past their due date."))
             )
     if access.has_programme_role(Role.APPROVER):
-        waiting = (
+        waiting = access.without_conflicts(
             CoInvestmentCommitment.objects.filter(status=Status.PROPOSED)
-            .exclude(tenant_id__in=access.tenant_ids)
-            .count()
-        )
+        ).count()
         panels.append(
             Panel(
                 _("Commitments to confirm"),

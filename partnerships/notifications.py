@@ -11,28 +11,52 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone, translation
 
 from partnerships.models import CountryApplication, Decision, OutboxEmail
+from partnerships.workflow import STATE_ROLE, public_state
 from portal.tenancy.roles import Role
 
+# Sent after commit when rows were queued; ``partnerships.tasks`` enqueues their delivery
+# (a signal: the tasks import this module, so it must not import them).
+outbox_filled = Signal()
 
-def _officials(application: CountryApplication) -> list[str]:
-    User = get_user_model()
-    return list(
-        User.objects.filter(
+
+def _active_officials(**tenant: Any) -> Any:
+    """Active users who are officials or country admins of the tenant(s) in ``tenant``."""
+    return (
+        get_user_model()
+        .objects.filter(
             is_active=True,
-            memberships__tenant_id=application.tenant_id,
             memberships__role__in=[Role.OFFICIAL, Role.COUNTRY_ADMIN],
             memberships__ended_at__isnull=True,
+            **{f"memberships__{key}": value for key, value in tenant.items()},
         )
         .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
     )
 
 
-def _role_holders(role: str) -> list[str]:
+def officials_of(tenant_id: int) -> list[str]:
+    """E-mail addresses of a country's active officials and country admins (one query)."""
+    return list(_active_officials(tenant_id=tenant_id).values_list("email", flat=True).distinct())
+
+
+def officials_by_tenant(tenant_ids: list[int]) -> dict[int, list[str]]:
+    """``officials_of`` for many countries in one query: tenant id → addresses (sorted)."""
+    found: dict[int, list[str]] = {tenant_id: [] for tenant_id in tenant_ids}
+    for tenant_id, email in (
+        _active_officials(tenant_id__in=list(found))
+        .values_list("memberships__tenant_id", "email")
+        .distinct()
+        .order_by("memberships__tenant_id", "email")
+    ):
+        found[tenant_id].append(email)
+    return found
+
+
+def holders_of(role: str) -> list[str]:
+    """E-mail addresses of the active holders of a programme role (one query)."""
     User = get_user_model()
     return list(
         User.objects.filter(
@@ -54,14 +78,7 @@ def queue(recipients: list[str], subject: str, body: str) -> None:
 
 
 def _kick_delivery() -> None:
-    from partnerships.tasks import deliver_outbox
-
-    try:
-        deliver_outbox.delay()
-    except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning("outbox delivery not enqueued; beat will retry")
+    outbox_filled.send(sender=OutboxEmail)
 
 
 def _transition_messages(
@@ -71,8 +88,6 @@ def _transition_messages(
     role_holders: Callable[[str], list[str]],
 ) -> list[tuple[list[str], str, str]]:
     """(recipients, subject, body) of the e-mails one transition sends."""
-    from partnerships.workflow import STATE_ROLE, public_state
-
     messages = []
     with translation.override("en"):
         before, after = public_state(decision.from_state), public_state(decision.to_state)
@@ -100,7 +115,7 @@ def _transition_messages(
 def queue_for_transition(application: CountryApplication, decision: Decision) -> None:
     """Tell the country about released changes and the next stage's people about new work."""
     for recipients, subject, body in _transition_messages(
-        application, decision, _officials, _role_holders
+        application, decision, lambda a: officials_of(a.tenant_id), holders_of
     ):
         queue(recipients, subject, body)
 
@@ -108,25 +123,12 @@ def queue_for_transition(application: CountryApplication, decision: Decision) ->
 def queue_for_transitions(moves: list[tuple[CountryApplication, Decision]]) -> None:
     """``queue_for_transition`` for a batch: the officials of every country in it in one
     query, each role's holders once, every e-mail in one insert."""
-    User = get_user_model()
-    by_tenant: dict[int, list[str]] = {a.tenant_id: [] for a, _ in moves}
-    for tenant_id, email in (
-        User.objects.filter(
-            is_active=True,
-            memberships__tenant_id__in=list(by_tenant),
-            memberships__role__in=[Role.OFFICIAL, Role.COUNTRY_ADMIN],
-        )
-        .exclude(email="")
-        .values_list("memberships__tenant_id", "email")
-        .distinct()
-        .order_by("memberships__tenant_id", "email")
-    ):
-        by_tenant[tenant_id].append(email)
+    by_tenant = officials_by_tenant([a.tenant_id for a, _ in moves])
     holders: dict[str, list[str]] = {}
 
     def role_holders(role: str) -> list[str]:
         if role not in holders:
-            holders[role] = _role_holders(role)
+            holders[role] = holders_of(role)
         return holders[role]
 
     rows = [
@@ -140,6 +142,20 @@ def queue_for_transitions(moves: list[tuple[CountryApplication, Decision]]) -> N
     OutboxEmail.objects.bulk_create(rows)
     if rows:
         transaction.on_commit(_kick_delivery)
+
+
+def on_transitions_recorded(
+    sender: Any,
+    moves: list[tuple[CountryApplication, Decision]],
+    batch: bool = False,
+    **kwargs: Any,
+) -> None:
+    """Receiver of ``partnerships.workflow.transitions_recorded`` (inside the transaction)."""
+    if batch:
+        queue_for_transitions(moves)
+    else:
+        for application, decision in moves:
+            queue_for_transition(application, decision)
 
 
 def notify_users(users: Any, subject: str, body: str) -> None:

@@ -46,8 +46,7 @@ def application_panels(user: Any) -> list[Panel]:
     stages = [s for s, role in STATE_ROLE.items() if access.has_programme_role(role)]
     if stages:
         counts = dict(
-            CountryApplication.objects.filter(state__in=stages)
-            .exclude(tenant_id__in=access.tenant_ids)
+            access.without_conflicts(CountryApplication.objects.filter(state__in=stages))
             .values_list("state")
             .annotate(n=Count("id"))
         )

@@ -45,9 +45,8 @@ def review_queue(
     if state:
         states = [s for s in states if s == state]
     queryset = (
-        CountryApplication.objects.restrict(user)
+        access.without_conflicts(CountryApplication.objects.restrict(user))
         .filter(state__in=states)
-        .exclude(tenant_id__in=access.tenant_ids)  # conflict of interest: not theirs to review
         .select_related("tenant", "assigned_to")
         .order_by(F("stage_due_at").asc(nulls_last=True), "id")
     )

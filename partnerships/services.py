@@ -31,6 +31,7 @@ from partnerships.models import (
     Site,
     State,
 )
+from partnerships.notifications import notify_users, officials_of, queue
 from partnerships.validators import plain_decimal
 from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
 from portal import parse
@@ -439,9 +440,8 @@ def application_assign(
         raise TransitionConflict(_("Only applications in a review stage are assigned."))
     for person in {actor, assignee}:
         person_access = access_for(person)
-        if (
-            not person_access.has_programme_role(role)
-            or application.tenant_id in person_access.tenant_ids
+        if not person_access.has_programme_role(role) or person_access.conflicted(
+            application.tenant_id
         ):
             raise PermissionDenied(
                 _("%(user)s cannot work this stage.") % {"user": person.get_username()}
@@ -467,8 +467,6 @@ def application_assign(
             },
         )
         if assignee != actor and assignee.email:
-            from partnerships.notifications import queue
-
             queue(
                 [assignee.email],
                 f"[{locked.reference}] assigned to you",
@@ -479,8 +477,6 @@ def application_assign(
 
 def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
     """Mark overdue review stages, obligations and tranches; notify the people concerned once."""
-    from partnerships.notifications import notify_users, queue
-
     now = now or timezone.now()
     counts = {"applications": 0, "obligations": 0}
     with transaction.atomic():
@@ -520,10 +516,8 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
                 obj=obligation,
                 changes={"status": {"before": "open", "after": "overdue"}},
             )
-            from partnerships.notifications import _officials
-
             queue(
-                _officials(obligation.application),
+                officials_of(obligation.application.tenant_id),
                 f"[{obligation.application.reference}] obligation overdue",
                 f"The condition “{obligation.text}” was due on {obligation.due_date}.",
             )

@@ -29,7 +29,7 @@ from partnerships.models import Attachment, CountryApplication, Obligation, Sect
 from partnerships.serializers import ApplicationSerializer
 from portal import parse
 from portal.errors import ConflictError
-from portal.tenancy.access import access_for, acts_as_country
+from portal.tenancy.access import access_for, acts_as_country, without_conflicted_users
 from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 from portal.ui import errors as ui_errors
@@ -846,10 +846,12 @@ def _render_review(
     role = workflow.STATE_ROLE.get(State(application.state))
     User = get_user_model()
     colleagues = (
-        User.objects.filter(
-            is_active=True, programme_roles__role=role, programme_roles__ended_at__isnull=True
+        without_conflicted_users(
+            User.objects.filter(
+                is_active=True, programme_roles__role=role, programme_roles__ended_at__isnull=True
+            ),
+            application.tenant_id,
         )
-        .exclude(memberships__tenant=application.tenant)
         .order_by("username")
         .distinct()
         if role

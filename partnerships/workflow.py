@@ -8,7 +8,7 @@ for the web views and the API alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ from portal.tenancy.roles import Role
 
 #: Sent after commit when an application enters ``screening`` (compliance listens).
 application_submitted = Signal()  # kwargs: application_id, version
+# Sent inside the transaction of a move (kwargs: moves: [(application, decision)], batch:
+# bool): notifications writes its outbox rows in it. A signal, because notifications reads
+# this module's tables of states and roles (this module must not import it back).
+transitions_recorded = Signal()
 
 # --- States -------------------------------------------------------------------------------
 
@@ -268,7 +272,7 @@ def _role_error(action: Action, application: CountryApplication, actor: Any) -> 
     if role is None or not access.has_programme_role(role):
         return str(_("Your role cannot take this action at this stage."))
     # Conflict of interest: a person who belongs to the country never reviews it.
-    if application.tenant_id in access.tenant_ids:
+    if access.conflicted(application.tenant_id):
         return str(_("Conflict of interest: you hold a role in this application's country."))
     return None
 
@@ -316,7 +320,7 @@ def require_may_act(application: CountryApplication, actor: Any) -> None:
     access = access_for(actor)
     if access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
         return
-    if application.tenant_id not in access.tenant_ids and access.has_programme_role(
+    if not access.conflicted(application.tenant_id) and access.has_programme_role(
         *STATE_ROLE.values()
     ):
         return
@@ -439,8 +443,6 @@ def application_transition(
     any obligations or partnership and the outbox e-mails commit with the state change;
     side effects (screening, e-mail delivery) run after commit.
     """
-    from partnerships import notifications  # the outbox; imported late to keep this module first
-
     spec = ACTIONS.get(action)
     if spec is None:
         raise ValidationError(
@@ -580,7 +582,7 @@ def application_transition(
                 tenant=locked.tenant,
                 role=role_used,
             )
-        notifications.queue_for_transition(locked, decision)
+        transitions_recorded.send(sender=CountryApplication, moves=[(locked, decision)])
         if action == "submit":
             app_id, app_version = locked.pk, locked.version
 
@@ -593,8 +595,12 @@ def application_transition(
     return locked
 
 
-def _concerns(summary: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """The (rule, subject) pairs a screening did not find clear."""
+def concerns(summary: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The (rule, subject) pairs a screening did not find clear: what a person had to look at.
+
+    The one home of this rule: compliance compares a new screening's concerns with the ones an
+    officer already cleared through it.
+    """
     return {
         (f.get("rule", ""), f.get("subject", "")) for f in summary if f.get("outcome") != "clear"
     }
@@ -608,7 +614,7 @@ def _record_screening(
     keep_clearance = (
         locked.screening_hold_cleared
         and outcome == "needs_review"
-        and _concerns(summary) <= _concerns(locked.screening_summary or [])
+        and concerns(summary) <= concerns(locked.screening_summary or [])
     )
     locked.screening_outcome = outcome
     locked.screening_list_version = list_version
@@ -637,8 +643,6 @@ def _system_move(
     ``rationale`` is the screening's own account (outcome, list and policy versions, reasons);
     without one, the reasons of the findings that are not clear.
     """
-    from partnerships import notifications
-
     from_state = locked.state
     _enter_state(locked, to_state, timezone.now())
     locked.info_requested_from = "" if from_state == State.SCREENING else locked.info_requested_from
@@ -680,7 +684,7 @@ def _system_move(
             "list_version": list_version,
         },
     )
-    notifications.queue_for_transition(locked, decision)
+    transitions_recorded.send(sender=CountryApplication, moves=[(locked, decision)])
     return to_state
 
 
@@ -785,8 +789,6 @@ def applications_screened(
     events, the e-mails' recipients and one insert of them). Same rules, same records, same results:
     application id → new state, or None when it did not move. Joins the caller's transaction.
     """
-    from partnerships import notifications  # as in _system_move
-
     locked = {
         a.pk: a
         for a in CountryApplication.objects.select_for_update(of=("self",))
@@ -855,7 +857,7 @@ def applications_screened(
         _save_rows([a for a, _ in moved], [*fields, *_SCREENED_FIELDS])
         Decision.objects.bulk_create([d for _, d in moved])
         record_events(events=events)
-        notifications.queue_for_transitions(moved)
+        transitions_recorded.send(sender=CountryApplication, moves=moved, batch=True)
     return results
 
 

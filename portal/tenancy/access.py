@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BigIntegerField, CharField, Value
+from django.db.models import BigIntegerField, CharField, QuerySet, Value
 
 from portal.tenancy.roles import PROGRAMME_READERS, Role
 
@@ -29,6 +29,16 @@ class Access:
 
     def has_tenant_role(self, tenant_id: int, *roles: str) -> bool:
         return bool(self.tenant_roles.get(tenant_id, frozenset()) & set(roles))
+
+    def conflicted(self, tenant_id: int) -> bool:
+        """Conflict of interest (DESIGN §1): a person who holds any role in a country never
+        reviews, decides, is assigned or counts that country's work. The one home of the rule.
+        """
+        return tenant_id in self.tenant_roles
+
+    def without_conflicts(self, queryset: QuerySet[Any], tenant_field: str = "tenant_id") -> Any:
+        """``queryset`` without the rows of the countries this person is conflicted on."""
+        return queryset.exclude(**{f"{tenant_field}__in": self.tenant_ids})
 
     def editable_tenant_ids(self) -> frozenset[int]:
         return frozenset(
@@ -80,6 +90,17 @@ def access_for(user: Any) -> Access:
     return access
 
 
+def without_conflicted_users(users: QuerySet[Any], tenant_id: int) -> QuerySet[Any]:
+    """``users`` without those ``Access.conflicted`` on the tenant: the same rule (an active
+    membership in an active country) as a query, for lists of people (the assignee picker)."""
+    members = users.model.objects.filter(
+        memberships__tenant_id=tenant_id,
+        memberships__tenant__status="active",
+        memberships__ended_at__isnull=True,
+    ).values("pk")
+    return users.exclude(pk__in=members)
+
+
 def forget(user: Any) -> None:
     """Drop the cached roles (after a grant or revoke)."""
     if hasattr(user, "_portal_access"):
@@ -127,5 +148,5 @@ def require_programme_role(actor: Any, tenant_id: int, roles: Any, message: str)
     access = access_for(actor)
     if not access.has_programme_role(*roles):
         raise PermissionDenied(message)
-    if tenant_id in access.tenant_ids:
+    if access.conflicted(tenant_id):
         raise PermissionDenied(_("Conflict of interest: you hold a role in this country."))

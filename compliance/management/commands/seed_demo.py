@@ -19,8 +19,14 @@ from django.utils import timezone
 
 from compliance.models import TerritoryListVersion
 from compliance.services import application_screen
-from partnerships import workflow
-from partnerships.models import CountryApplication, State
+from partnerships import commitments, workflow
+from partnerships.models import (
+    CoInvestmentCommitment,
+    CountryApplication,
+    FxRate,
+    Partnership,
+    State,
+)
 from partnerships.services import application_create, missing_for_submit
 from portal.context import actor_context
 from portal.launcher import demo_password
@@ -260,8 +266,6 @@ class Command(BaseCommand):
         password = demo_password()
         if not TerritoryListVersion.objects.exists():
             call_command("load_territories", verbosity=0)
-        from partnerships.models import FxRate
-
         if not FxRate.objects.exists():
             call_command("load_fx_rates", verbosity=0)
         with actor_context(system_label="command:seed_demo"):
@@ -281,9 +285,6 @@ class Command(BaseCommand):
 
     def _commitments(self, users: dict[str, Any]) -> int:
         """Commitments in four currencies; the approved partnership's is confirmed and part paid."""
-        from partnerships import commitments
-        from partnerships.models import CoInvestmentCommitment, Partnership
-
         today = timezone.localdate()
         plans = [
             ("AE", "global_expansion", "3672500000", "AED"),
