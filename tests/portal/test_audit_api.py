@@ -298,12 +298,15 @@ def test_no_method_writes_to_the_history_even_for_an_auditor(api, auditor, histo
     assert AuditEvent.objects.exclude(verb=Verb.SECURITY_DENIED).count() == before
 
 
-def test_list_query_count_is_constant_in_page_size(api, auditor, django_assert_max_num_queries):
+def test_list_query_count_is_constant_in_page_size(api, auditor, django_assert_num_queries):
     make_events(300)
     api.as_user(auditor)
+    # The first read costs one query more (measured: something it warms); after it, exactly
+    # the same count at any page size: reading the page and recording the read (lock, head,
+    # insert, savepoint) in one transaction.
+    api.get(URL, {"page_size": 1, "tenant": ""})
     for size in (10, 200):
-        # 4 to read the page, 4 to record the read (lock, head, insert, savepoint).
-        with django_assert_max_num_queries(8 + RLS_STATEMENTS):
+        with django_assert_num_queries(6 + RLS_STATEMENTS):
             assert len(api.get(URL, {"page_size": size, "tenant": ""}).json()["results"]) == size
 
 
