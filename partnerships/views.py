@@ -593,6 +593,9 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
             "application": application,
             "attachments": application.attachments.all(),
             "errors": errors,
+            "error_summary": ui_errors.summary(
+                {"file": errors} if errors else {}, lambda key: ("id_file", _("File"))
+            ),
             "evidence": Attachment.Evidence.choices,
             "is_official": _is_official(request.user, application),
             "editable": application.state in workflow.EDITABLE_STATES,

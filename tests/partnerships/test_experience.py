@@ -463,3 +463,16 @@ def test_approver_board_is_in_the_nav_with_due_risk_and_concurrence(client, offi
     assert application.reference in html
     assert "High" in html and "us_coordinator-b" in html and "Coordinated with State." in html
     assert "Due" in html and "Japan" in html
+
+
+def test_attachment_error_has_a_summary_and_no_errorlist(client, official_jp, jp):
+    application = create_application(official_jp, jp)
+    client.force_login(official_jp)
+    response = client.post(
+        f"/applications/{application.pk}/attachments/",
+        {"file": SimpleUploadedFile("x.pdf", b"MZ not a pdf")},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="error-summary"' in html and 'href="#id_file"' in html
+    assert "errorlist" not in html and 'aria-describedby="upload-errors"' in html
