@@ -96,6 +96,7 @@ class Walk:
     def shot(self, name: str, *, full_page: bool = True) -> None:
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            self.page.evaluate("document.activeElement && document.activeElement.blur()")
             self.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=full_page)
 
     def close(self) -> None:
@@ -124,7 +125,7 @@ def _official_job(walk: Walk, demo: dict[str, Any], shots: bool) -> None:
     for step in ("general", "sites", "localization", "sovereignty", "security", "fund"):
         walk.go(f"/applications/{draft.pk}/edit/{step}/", f"step {step}")
         if step == "sites":
-            if shots:
+            if shots and walk.lang == "en":
                 walk.shot("official-form-step")
             walk.page.click("button[name=add_site]")
             walk.check("sites with a new block")
@@ -137,7 +138,7 @@ def _official_job(walk: Walk, demo: dict[str, Any], shots: bool) -> None:
                 walk.problems.append(f"[{walk.lang}] error summary not focused: {focused}")
     walk.go(f"/applications/{draft.pk}/attachments/", "attachments")
     walk.go(f"/applications/{draft.pk}/submit/", "submit summary")
-    if shots:
+    if shots and walk.lang == "en":
         walk.shot("official-submit-summary")
     walk.go("/commitments/", "commitments")
     walk.go(f"/commitments/{demo['commitment'].pk}/", "commitment detail")
