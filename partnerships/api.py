@@ -198,8 +198,9 @@ class ApplicationViewSet(
         application = self.get_queryset().get(pk=application.pk)
         return Response(self.get_serializer(application).data)
 
+    # The plain lists below are whole (no pagination), and the schema says so.
     @extend_schema(responses=s.DecisionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         decisions = workflow.decisions_for(request.user, application, application.decisions.all())
@@ -213,7 +214,7 @@ class ApplicationViewSet(
         )
 
     @extend_schema(responses=s.ObligationSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def obligations(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         obligations = application.obligations.prefetch_related("evidence")
@@ -225,7 +226,12 @@ class ApplicationViewSet(
         request={"multipart/form-data": s.AttachmentUploadSerializer},
         responses={201: s.AttachmentSerializer},
     )
-    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser, FormParser],
+        pagination_class=None,
+    )
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         application = self.get_object()
         if request.method == "GET":

@@ -19,7 +19,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, fixed for prefixed pages (portal.views.set_language).
+    path("i18n/setlang/", views.set_language, name="set_language"),
 ]
 
 urlpatterns += i18n_patterns(

@@ -11,6 +11,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from portal import context as actor_context
+from portal.api.parsers import PayloadTooLarge
 from portal.errors import ConflictError
 
 logger = logging.getLogger("portal.api")
@@ -20,12 +21,6 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object changed or no longer allows this; reload and retry."
     default_code = "conflict"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "too_large"
 
 
 def internal_error_body() -> dict[str, str]:

@@ -18,12 +18,18 @@ import json
 from typing import Any
 
 from django.conf import settings
-from rest_framework import parsers
+from rest_framework import exceptions, parsers, status
 from rest_framework.exceptions import ParseError
 
-from portal.api.exceptions import PayloadTooLarge
-
 MAX_DEPTH = 32
+
+
+class PayloadTooLarge(exceptions.APIException):
+    # Here rather than in portal.api.exceptions: that module imports rest_framework.views,
+    # whose APIView reads DEFAULT_PARSER_CLASSES, i.e. this module.
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "too_large"
 
 
 class DuplicateKey(ValueError):

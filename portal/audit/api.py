@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
@@ -155,10 +156,13 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                      "events": count},
         )  # fmt: skip
 
+    @extend_schema(responses=VerifySerializer, parameters=[VerifyQuerySerializer])
     @action(
         detail=False,
         methods=["get", "post"],
         renderer_classes=[renderers.JSONRenderer, renderers.BrowsableAPIRenderer],
+        pagination_class=None,
+        filter_backends=[],
     )
     def verify(self, request: Request) -> Response:
         """Verify now: ``{"ok", "checked", "first_bad_id", …}``; recorded as audit.verified.
