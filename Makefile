@@ -52,5 +52,9 @@ bench: install
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench.run
 
+# The OpenAPI schema against a running portal, as four roles (tests/fuzz/run.py).
+fuzz: install
+	$(PY) -m tests.fuzz.run
+
 clean:
 	rm -rf $(VENV) .data
