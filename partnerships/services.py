@@ -315,6 +315,8 @@ def attachment_add(
     ``reply`` files the upload with an answer to an information request (``info_reply_add``).
     """
     require_official(actor, application.tenant_id)
+    if evidence_for not in Attachment.Evidence.values:  # a page posts it as typed
+        raise ValidationError({"evidence_for": [_("Choose what the file is evidence for.")]})
     if obligation is None and application.state not in EDITABLE_STATES:
         raise TransitionConflict(
             _("Files can be added while the application is a draft or answers questions.")

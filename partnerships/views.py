@@ -577,7 +577,7 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
                     application=application,
                     actor=request.user,
                     upload=upload,
-                    evidence_for=request.POST.get("evidence_for", ""),
+                    evidence_for=request.POST.get("evidence_for", ""),  # the service checks it
                 )
             except ValidationError as exc:
                 errors.extend(exc.messages)

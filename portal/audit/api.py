@@ -14,6 +14,7 @@ from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal import parse
 from portal.api.authentication import SessionAuthentication
 from portal.api.permissions import IsAuthenticated
 from portal.audit.export import FORMATS
@@ -151,10 +152,16 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """A page of the history read through the API is itself recorded (a bulk read)."""
         form = self._filter_form()
         record_event(
-            verb=Verb.AUDIT_READ, actor=request.user, role=Role.AUDITOR,
-            changes={"filter": form.as_query(), "cursor": request.query_params.get("cursor", ""),
-                     "events": count},
-        )  # fmt: skip
+            verb=Verb.AUDIT_READ,
+            actor=request.user,
+            role=Role.AUDITOR,
+            changes={
+                "filter": form.as_query(),
+                # As sent, but never a NUL byte (PostgreSQL's jsonb refuses it: a 500).
+                "cursor": parse.lenient_text(request.query_params.get("cursor"), max_length=200),
+                "events": count,
+            },
+        )
 
     @extend_schema(responses=VerifySerializer, parameters=[VerifyQuerySerializer])
     @action(

@@ -218,8 +218,8 @@ def test_timeline_shows_who_what_when_why_with_diffs(browser, jp):
     assert _ids(html) == [created.id, decided.id]  # oldest first, this object only
     assert other.id not in _ids(html)
     assert "Which grid operator?" in html and "(Technical reviewer)" in html
-    assert '<td class="diff-before"><del>technical_review</del></td>' in html
-    assert '<td class="diff-after"><ins>info_requested</ins></td>' in html
+    assert '<td class="diff-before" dir="auto"><del>technical_review</del></td>' in html
+    assert '<td class="diff-after" dir="auto"><ins>info_requested</ins></td>' in html
     assert f'<input type="hidden" name="object_type" value="{APP_TYPE}">' in html
     assert '<input type="hidden" name="object_id" value="1">' in html
 
