@@ -83,7 +83,7 @@ class ObtainTokenView(APIView):
         throttle.clear(username)
         code = body.validated_data.get("otp", "")
         verified = False
-        if requires_second_factor(user) or (code and user_has_device(user)):
+        if requires_second_factor(user) or user_has_device(user):
             if not user_has_device(user):
                 return Response(
                     {"otp": ["Set up two-step sign-in in the portal first."]}, status=400

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django_otp import user_has_device
 
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
@@ -13,6 +14,9 @@ from portal.audit.verbs import Verb
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     record_event(verb=Verb.AUTH_LOGIN, obj=user, actor=user)
+    if request is not None and hasattr(request, "session") and user_has_device(user):
+        # An official who chose a second factor is held to it (portal.accounts.two_factor).
+        request.session["portal_device_on"] = True
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

@@ -45,6 +45,9 @@ _OPEN_PREFIXES = (
 ENROL_SESSION_KEY = "portal_enrol_user"
 ENROL_LINK_SESSION_KEY = "portal_enrol_link"
 CODES_SESSION_KEY = "portal_recovery_codes"
+#: Set at sign-in when the person has a device although their roles do not require one (an
+#: official who chose it): the session is then held to it like staff (no query per request).
+DEVICE_SESSION_KEY = "portal_device_on"
 
 
 def requires_second_factor(user: Any) -> bool:
@@ -90,7 +93,14 @@ class StaffTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
-            and requires_second_factor(user)
+            and (
+                requires_second_factor(user)
+                or (
+                    settings.PORTAL_STAFF_2FA == "required"
+                    and request.session.get(DEVICE_SESSION_KEY)
+                    and user.is_authenticated
+                )
+            )
             and not user.is_verified()
             and not _open_path(request.path)
         ):
@@ -144,6 +154,7 @@ def setup(request: HttpRequest) -> HttpResponseBase:
                 codes = services.recovery_codes_issue(user=user)
                 services.enrolment_link_close(user=user)
             otp_login(request, device)
+            request.session[DEVICE_SESSION_KEY] = True
             request.session.pop(ENROL_SESSION_KEY, None)
             request.session.pop(ENROL_LINK_SESSION_KEY, None)
             request.session[CODES_SESSION_KEY] = codes

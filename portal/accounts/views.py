@@ -21,6 +21,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_otp import user_has_device
 
 from portal.accounts import services
 from portal.accounts.forms import (
@@ -31,7 +32,7 @@ from portal.accounts.forms import (
     PortalAuthenticationForm,
 )
 from portal.accounts.models import ApiToken, Invitation, User
-from portal.accounts.two_factor import ENROL_SESSION_KEY, requires_second_factor
+from portal.accounts.two_factor import ENROL_SESSION_KEY, may_enrol, requires_second_factor
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import Role
@@ -94,7 +95,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request.session[ENROL_SESSION_KEY] = user.pk
             if requires_second_factor(user):
                 return redirect("two-factor-setup")
-            messages.success(request, _("Welcome. Your account is ready."))
+            messages.success(
+                request,
+                _(
+                    "Welcome. Your account is ready. You may also protect it with two-step "
+                    "sign-in from your account page."
+                ),
+            )
             return redirect("dashboard")
     return render(
         request,
@@ -347,7 +354,11 @@ def security(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/security.html",
-        {"tokens": ApiToken.objects.filter(user=request.user)},
+        {
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "has_device": user_has_device(request.user),
+            "may_enrol": may_enrol(request),
+        },
     )
 
 

@@ -681,3 +681,27 @@ def test_the_dashboard_counts_invitations_not_yet_accepted(client, jp):
     )
     client.force_login(make_user("official", jp, "jp-official"))
     assert "Invitations not yet accepted" not in client.get("/").content.decode()
+
+
+def test_an_official_may_choose_a_second_factor_and_is_then_held_to_it(client, jp, settings):
+    settings.PORTAL_STAFF_2FA = "required"
+    jp_admin = make_user("country_admin", jp, "jp-admin")
+    _, token = services.invitation_create(
+        actor=jp_admin, email="o@example.jp", role="official", tenant=jp
+    )
+    accepted = client.post(f"/accounts/invitation/{token}/", {"username": "optional",
+                           "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})  # fmt: skip
+    assert accepted["Location"] == "/"  # not required for an official
+    assert client.get("/applications/").status_code == 200
+    assert b"/accounts/2fa/setup/" in client.get("/accounts/security/").content
+    client.get("/accounts/2fa/setup/")
+    device = TOTPDevice.objects.get(user__username="optional")
+    assert (
+        client.post("/accounts/2fa/setup/", {"token": f"{totp(device.bin_key):06d}"}).status_code
+        == 302
+    )
+    # The next sign-in asks for a code, and so does the token endpoint.
+    browser = Client()
+    browser.post("/accounts/login/", {"username": "optional", "password": NEW_PASSWORD})
+    assert browser.get("/applications/")["Location"].startswith("/accounts/2fa/?next=")
+    assert "otp" in _token_for("optional", NEW_PASSWORD).json()
