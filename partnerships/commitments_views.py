@@ -438,9 +438,7 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     commitment = _visible(request, pk)
-    if not access_for(request.user).has_tenant_role(
-        commitment.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN
-    ):
+    if not access_for(request.user).is_official_of(commitment.tenant_id):
         raise PermissionDenied
     if commitment.status != Status.PROPOSED:
         messages.error(request, _("Only a proposed commitment can be edited."))
@@ -493,7 +491,7 @@ def commitment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     commitment = _decorate(_visible(request, pk))
     roles = _roles(request.user)
     access = access_for(request.user)
-    mine = access.has_tenant_role(commitment.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN)
+    mine = access.is_official_of(commitment.tenant_id)
     tranches = list(commitment.tranches.all())
     for tranche in tranches:
         tranche.amount_display = format_money(tranche.amount, commitment.currency)  # type: ignore[attr-defined]

@@ -127,9 +127,7 @@ def _changed_since_loaded() -> str:
 
 
 def _is_official(user: Any, application: CountryApplication) -> bool:
-    return access_for(user).has_tenant_role(
-        application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN
-    )
+    return access_for(user).is_official_of(application.tenant_id)
 
 
 # --- Officials -----------------------------------------------------------------------------

@@ -265,7 +265,7 @@ def _role_error(action: Action, application: CountryApplication, actor: Any) -> 
     """Why ``actor`` may not take ``action`` on ``application`` in its current state, or None."""
     access = access_for(actor)
     if action.is_tenant_action:
-        if not access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+        if not access.is_official_of(application.tenant_id):
             return str(_("Only the country's officials can do this."))
         return None
     role = action.role_for(application.state)
@@ -318,7 +318,7 @@ def require_may_act(application: CountryApplication, actor: Any) -> None:
     """Refuse (403) someone who could take no action on the application in any state: checked
     before a request body is read, so an auditor gets 403 rather than a validation error."""
     access = access_for(actor)
-    if access.has_tenant_role(application.tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+    if access.is_official_of(application.tenant_id):
         return
     if not access.conflicted(application.tenant_id) and access.has_programme_role(
         *STATE_ROLE.values()

@@ -30,6 +30,10 @@ class Access:
     def has_tenant_role(self, tenant_id: int, *roles: str) -> bool:
         return bool(self.tenant_roles.get(tenant_id, frozenset()) & set(roles))
 
+    def is_official_of(self, tenant_id: int) -> bool:
+        """An official or country admin of the country: acts for it (files, edits, replies)."""
+        return self.has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN)
+
     def conflicted(self, tenant_id: int) -> bool:
         """Conflict of interest (DESIGN §1): a person who holds any role in a country never
         reviews, decides, is assigned or counts that country's work. The one home of the rule.
@@ -127,7 +131,7 @@ def require_tenant_role(actor: Any, tenant_id: int, message: str) -> None:
     """PermissionDenied unless ``actor`` is an official or country admin of the tenant."""
     from django.core.exceptions import PermissionDenied
 
-    if not access_for(actor).has_tenant_role(tenant_id, Role.OFFICIAL, Role.COUNTRY_ADMIN):
+    if not access_for(actor).is_official_of(tenant_id):
         raise PermissionDenied(message)
 
 
