@@ -19,8 +19,6 @@ from partnerships.api import ApplicationFilter
 from partnerships.models import CountryApplication
 from partnerships.serializers import ApplicationSerializer
 from portal.api.pagination import CursorPagination
-from portal.audit.api import AuditEventSerializer
-from portal.audit.models import AuditEvent
 
 
 class Noop(APIView):
@@ -50,15 +48,8 @@ class ApplicationDetail(generics.RetrieveAPIView):
         return {**super().get_serializer_context(), "internal": True}
 
 
-class AuditEventList(generics.ListAPIView):
-    queryset = AuditEvent.objects.all()
-    serializer_class = AuditEventSerializer
-    pagination_class = CursorPagination
-
-
 urlpatterns = [
     path("bench/noop/", Noop.as_view()),
     path("api/v1/applications/", ApplicationList.as_view()),
     path("api/v1/applications/<int:pk>/", ApplicationDetail.as_view()),
-    path("api/v1/audit-events/", AuditEventList.as_view()),
 ]

@@ -128,7 +128,9 @@ def endpoints(auth: dict[str, dict[str, str]], ids: dict[str, Any]) -> dict[str,
             auth["reviewer_token"],
             True,
         ),
-        "audit_events_api": (["/api/v1/audit-events/?page_size=50"], auth["auditor_token"], True),
+        # Every read of the audit API is itself audited (#12): a write the plain view does
+        # not do, so there is no same-work baseline for it, only the stack ratio.
+        "audit_events_api": (["/api/v1/audit-events/?page_size=50"], auth["auditor_token"], False),
         "reviewer_queue_page": (
             ["/review/?state=technical_review"],
             auth["reviewer_session"],
