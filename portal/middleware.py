@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from portal import context, parse
@@ -34,8 +37,15 @@ class RequestContextMiddleware:
                 return self.get_response(request)
             try:
                 response = self.get_response(request)
-            finally:
-                rls.apply_scope(rls.SCOPE_ALL)
+            except BaseException:
+                rls.apply_scope(rls.SCOPE_NONE)
+                raise
+            if response.streaming:
+                # The body is produced after this returns: it keeps the user's scope until
+                # the server closes the response, then the connection is reset to none.
+                response._resource_closers.append(rls.reset_after_request)  # type: ignore[attr-defined]
+            else:
+                rls.reset_after_request()
         response["X-Request-ID"] = request_id
         return response
 
@@ -56,6 +66,38 @@ class ActorContextMiddleware:
             scope = rls.SCOPE_NONE  # deny by default; an API token user is scoped after DRF auth
         rls.apply_scope(scope)
         request._portal_scope = scope  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        # Nothing a signed-in person (session or token) receives is kept by a cache.
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "Authorization" in request.headers:
+            add_never_cache_headers(response)
+        return response
+
+
+IDLE_KEY = "portal_last_seen"
+_IDLE_WRITE_SECONDS = 60  # the session is re-saved at most once a minute, not per request
+
+
+def mark_active(sender: object, request: HttpRequest, **kwargs: object) -> None:
+    """``user_logged_in``: the idle clock starts at sign-in."""
+    request.session[IDLE_KEY] = int(time.time())
+
+
+class IdleTimeoutMiddleware:
+    """Sign a session out after ``PORTAL_IDLE_MINUTES`` without a request (ASVS 3.3.2)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            last = request.session.get(IDLE_KEY)
+            if isinstance(last, int) and now - last > settings.PORTAL_IDLE_MINUTES * 60:
+                logout(request)
+            elif not isinstance(last, int) or now - last >= _IDLE_WRITE_SECONDS:
+                request.session[IDLE_KEY] = now
         return self.get_response(request)
 
 

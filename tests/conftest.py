@@ -31,6 +31,18 @@ def _media_root(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _programme_scope_between_requests():  # type: ignore[no-untyped-def]
+    """After each request the portal resets the connection's scope to none; the test code
+    that goes on using the test client's connection acts for the whole programme (like a
+    command). tests/portal/test_rls_streaming.py switches this off to see the reset."""
+    from portal.tenancy import rls
+
+    rls.AFTER_REQUEST_SCOPE = rls.SCOPE_ALL
+    yield
+    rls.AFTER_REQUEST_SCOPE = rls.SCOPE_NONE
+
+
 @pytest.fixture(autouse=True)
 def _own_checkpoints(settings) -> None:  # type: ignore[no-untyped-def]
     """Each test starts with no audit checkpoint (they anchor ids of its own database)."""

@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from portal import dashboard
         from portal.accounts import (
             signals,  # noqa: F401  (login audit receivers)
@@ -13,5 +15,7 @@ class AccountsConfig(AppConfig):
         )
         from portal.accounts.panels import people_panels
         from portal.api import schema  # noqa: F401  (OpenAPI auth schemes)
+        from portal.middleware import mark_active
 
         dashboard.register(people_panels)
+        user_logged_in.connect(mark_active, dispatch_uid="portal_idle_clock")

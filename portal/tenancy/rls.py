@@ -7,8 +7,9 @@ query that forgot ``restrict()`` still cannot read or write another country's ro
 application role is subject to the policies, only the table owner (migrations) is not.
 
 The scope is set per web request (deny-all first, then the signed-in user's), after DRF
-authentication for API requests, and reset to ``all`` when the request ends; connections
-opened outside a request (tasks, commands) start with ``all``.
+authentication for API requests, and reset to none ("") when the response is closed — for a
+streamed body (an export), only after its last byte, so the stream runs under the requesting
+user's scope. Connections opened outside a request (tasks, commands) start with ``all``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ def apply_scope(scope: str) -> None:
     """Set the scope on the current connection (session level; a rollback also undoes it)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('portal.tenant_scope', %s, false)", [scope])
+
+
+# What a connection is scoped to once a response is done: none. (The test suite's own code
+# goes on using the test client's connection programme-wide, like a command: tests/conftest.)
+AFTER_REQUEST_SCOPE = SCOPE_NONE
+
+
+def reset_after_request() -> None:
+    """Deny-all on the connection once a response is done (a pooled connection keeps it)."""
+    apply_scope(AFTER_REQUEST_SCOPE)
 
 
 def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
