@@ -651,6 +651,23 @@ def _notify_officials(commitment: CoInvestmentCommitment, subject: str, body: st
 # --- Selectors ----------------------------------------------------------------------------------
 
 
+def commitments_export(
+    *, actor: Any, country: str = "", vehicle: str = "", status: str = ""
+) -> QuerySet[CoInvestmentCommitment]:
+    """Record (and commit) that ``actor`` exported the filtered list; return what to stream.
+
+    Every export is a bulk read worth an audit event (``commitments.exported``, with the
+    filter), committed before the first row is sent so none goes unrecorded.
+    """
+    with transaction.atomic():
+        record_event(
+            verb=Verb.COMMITMENTS_EXPORTED, actor=actor,
+            changes={"filter": {k: v for k, v in
+                                {"country": country, "vehicle": vehicle, "status": status}.items() if v}},
+        )  # fmt: skip
+    return commitments_for(actor, country=country, vehicle=vehicle, status=status)
+
+
 def commitments_for(
     user: Any, *, country: str | None = None, vehicle: str | None = None, status: str | None = None
 ) -> QuerySet[CoInvestmentCommitment]:

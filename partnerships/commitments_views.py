@@ -45,13 +45,14 @@ Vehicle = CoInvestmentCommitment.Vehicle
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _filters(request: HttpRequest) -> dict[str, str]:
-    """The list filters from the query string; unknown values are ignored, not trusted."""
-    country = parse.lenient_text(request.GET.get("country"), max_length=2).upper()
+def _filters(request: HttpRequest, data: Any = None) -> dict[str, str]:
+    """The list filters from the query string (or ``data``); unknown values are ignored."""
+    data = request.GET if data is None else data
+    country = parse.lenient_text(data.get("country"), max_length=2).upper()
     return {
         "country": country if country.isascii() and country.isalpha() else "",
-        "vehicle": parse.choice(request.GET.get("vehicle"), Vehicle.values),
-        "status": parse.choice(request.GET.get("status"), Status.values),
+        "vehicle": parse.choice(data.get("vehicle"), Vehicle.values),
+        "status": parse.choice(data.get("status"), Status.values),
     }
 
 
@@ -246,13 +247,16 @@ CSV_COLUMNS = [
 
 
 @login_required
-@require_safe
+@require_POST
 def commitment_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered list as CSV, streamed row by row (constant memory however long)."""
+    """The filtered list as CSV, streamed row by row (constant memory however long).
+
+    A POST with the CSRF token (an export is recorded: a write), the filter in the body.
+    """
     roles = _roles(request.user)
     if not (roles["official"] or roles["programme"]):
         raise PermissionDenied
-    queryset = commitments.commitments_for(request.user, **_filters(request))
+    queryset = commitments.commitments_export(actor=request.user, **_filters(request, request.POST))
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:

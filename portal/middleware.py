@@ -14,6 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from portal import context, parse
+from portal.audit import security
 from portal.tenancy import rls
 
 _PROBES = frozenset({"/healthz", "/readyz"})
@@ -67,6 +68,8 @@ class ActorContextMiddleware:
         rls.apply_scope(scope)
         request._portal_scope = scope  # type: ignore[attr-defined]
         response = self.get_response(request)
+        if response.status_code == 403:
+            security.record_denied(request=request, response=response)
         # Nothing a signed-in person (session or token) receives is kept by a cache.
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated) or "Authorization" in request.headers:

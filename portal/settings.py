@@ -271,6 +271,9 @@ CSRF_COOKIE_NAME = "__Host-csrftoken" if SECURE_COOKIES else "csrftoken"
 # Signed out after this long without a request (the session's absolute life is
 # SESSION_COOKIE_AGE).
 PORTAL_IDLE_MINUTES = env_int("PORTAL_IDLE_MINUTES", 30)
+# A refusal (403) is recorded as security.denied once per person (or address) and path in
+# this window.
+PORTAL_DENIED_EVENT_SECONDS = env_int("PORTAL_DENIED_EVENT_SECONDS", 600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)

@@ -24,4 +24,11 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from portal.audit import security
+
         checks.register(audit_key_configured, checks.Tags.security, deploy=True)
+        user_locked_out.connect(security.on_axes_locked_out, dispatch_uid="audit_locked_out")
+        user_login_failed.connect(security.on_login_failed, dispatch_uid="audit_account_wait")

@@ -13,6 +13,7 @@ import pytest
 from partnerships import commitments
 from partnerships.commitments_views import chart
 from partnerships.models import CoInvestmentCommitment
+from portal.audit.models import AuditEvent
 from tests.factories import make_user
 from tests.partnerships.test_commitments import (
     approved_partnership,
@@ -239,10 +240,13 @@ def test_csv_export_streams_the_filtered_list(client, official_jp, jp):
     make_commitment(
         official_jp, jp, vehicle="national_startup_fund", amount=Decimal("5"), tranches=[]
     )
-    response = as_user(client, make_user("auditor")).get(
-        "/commitments/export.csv", {"vehicle": "global_expansion"}
-    )
+    auditor = make_user("auditor")
+    assert as_user(client, auditor).get("/commitments/export.csv").status_code == 405
+    response = client.post("/commitments/export.csv", {"vehicle": "global_expansion"})
     assert response.status_code == 200 and response.streaming
+    recorded = AuditEvent.objects.latest("id")
+    assert recorded.verb == "commitments.exported" and recorded.actor == auditor
+    assert recorded.changes == {"filter": {"vehicle": "global_expansion"}}
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1
     assert (
@@ -258,7 +262,7 @@ def test_csv_export_streams_the_filtered_list(client, official_jp, jp):
 
 def test_csv_export_is_scoped_to_the_officials_country(client, official_jp, jp, official_fr, fr):
     make_commitment(official_jp, jp)
-    response = as_user(client, official_fr).get("/commitments/export.csv")
+    response = as_user(client, official_fr).post("/commitments/export.csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1  # the header only
 

@@ -46,6 +46,7 @@ NOT_DATA_CHANGES = {
     "audit-verify": "verifying the chain: a POST (CSRF) that records only audit.verified",
     "audit-export": "exporting the history: a POST (CSRF) that records only audit.exported",
     "audit-event-verify": "the API's verify (POST from a session): records only audit.verified",
+    "commitments-export": "exporting commitments: a POST (CSRF) that records only the export",
 }
 
 # Reads that are themselves recorded: an event with one of these verbs is not a write.
