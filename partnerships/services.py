@@ -6,12 +6,19 @@ Workflow state changes are in ``partnerships.workflow``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
+import re
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Any
 
 import filetype
+import PIL.Image
+import pypdf
+import pypdf.errors
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -301,6 +308,57 @@ def sniff_content_type(head: bytes) -> str | None:
     return "text/csv" if ("," in first_line or ";" in first_line or "\t" in first_line) else None
 
 
+_MARKUP = re.compile(
+    r"<\s*(?:!doctype|html|head|body|script|iframe|svg|object|embed|meta|link|style|a\s)", re.I
+)
+
+
+def structure_problem(upload: UploadedFile, content_type: str) -> str | None:
+    """Open the file with a parser for its detected type; the reason it fails, or None.
+
+    A magic number is not a file: PDFs are read by pypdf (at least one page), PNG and JPEG by
+    Pillow (``verify()``, and the format must be the detected one), CSV by the ``csv``
+    module (UTF-8, no markup, the same number of columns in every row, at most
+    ``PORTAL_MAX_CSV_ROWS`` rows).
+    """
+    upload.seek(0)
+    try:
+        if content_type == "application/pdf":
+            if len(pypdf.PdfReader(upload).pages) < 1:
+                return "a PDF without pages"
+        elif content_type in ("image/png", "image/jpeg"):
+            with PIL.Image.open(upload) as image:
+                expected = "PNG" if content_type == "image/png" else "JPEG"
+                if image.format != expected:
+                    return f"not a {expected} image"
+                image.verify()
+        elif content_type == "text/csv":
+            text = upload.read().decode("utf-8-sig")
+            if _MARKUP.search(text):
+                return "markup, not a table"
+            widths = set()
+            for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+                if number > settings.PORTAL_MAX_CSV_ROWS:
+                    return "too many rows"
+                if row:
+                    widths.add(len(row))
+            if len(widths) != 1:
+                return "rows of different lengths"
+    except (pypdf.errors.PyPdfError, PIL.UnidentifiedImageError, OSError, ValueError,
+            SyntaxError, csv.Error, UnicodeDecodeError) as exc:  # fmt: skip
+        return f"unreadable: {type(exc).__name__}"
+    finally:
+        upload.seek(0)
+    return None
+
+
+def stored_name(original: str, content_type: str) -> str:
+    """The name a file is kept and downloaded under: its own stem, the detected extension
+    (``report.exe`` holding a PNG becomes ``report.png``)."""
+    stem = PurePosixPath((original or "file").replace("\\", "/")).name.rsplit(".", 1)[0] or "file"
+    return f"{stem[:190]}.{ALLOWED_TYPES[content_type]}"
+
+
 def attachment_add(
     *,
     application: CountryApplication,
@@ -331,7 +389,7 @@ def attachment_add(
         raise ValidationError({"file": [_("The file is empty.")]})
     upload.seek(0)
     content_type = sniff_content_type(upload.read(8192))
-    if content_type is None:
+    if content_type is None or structure_problem(upload, content_type) is not None:
         raise ValidationError({"file": [_("Only PDF, PNG, JPEG and CSV files are accepted.")]})
     digest = hashlib.sha256()
     upload.seek(0)
@@ -343,7 +401,7 @@ def attachment_add(
             application=application,
             obligation=obligation,
             reply=reply,
-            original_name=(upload.name or "file")[:200],
+            original_name=stored_name(upload.name or "file", content_type),
             content_type=content_type,
             size=upload.size,
             sha256=digest.hexdigest(),

@@ -441,6 +441,7 @@ PORTAL_SLA_DAYS = {
 }
 PORTAL_MAX_SITES = env_int("PORTAL_MAX_SITES", 20)
 PORTAL_MAX_ATTACHMENT_BYTES = env_int("PORTAL_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+PORTAL_MAX_CSV_ROWS = env_int("PORTAL_MAX_CSV_ROWS", 100_000)  # an uploaded CSV is parsed
 # Applications left in "screening" longer than this are re-enqueued by the sweep.
 PORTAL_SCREENING_SWEEP_SECONDS = env_int("PORTAL_SCREENING_SWEEP_SECONDS", 300)
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")

@@ -13,6 +13,28 @@ from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import TENANT_ROLES
 
 PASSWORD = "correct horse battery staple"
+
+
+def _real_files() -> tuple[bytes, bytes, bytes]:
+    """A one-page PDF, a PNG and a JPEG that their parsers open (uploads are parsed)."""
+    import io
+
+    import PIL.Image
+    import pypdf
+
+    pdf = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(pdf)
+    images = []
+    for fmt in ("PNG", "JPEG"):
+        out = io.BytesIO()
+        PIL.Image.new("RGB", (4, 4), (200, 30, 30)).save(out, format=fmt)
+        images.append(out.getvalue())
+    return pdf.getvalue(), images[0], images[1]
+
+
+REAL_PDF, REAL_PNG, REAL_JPEG = _real_files()
 # Statements a request spends on Row-Level Security (portal.tenancy.rls): set the scope when
 # the user is known (again after DRF authentication for API clients), reset it at the end.
 RLS_STATEMENTS = 3

@@ -21,7 +21,7 @@ from partnerships import commitments, services, workflow
 from partnerships.models import Obligation
 from portal.accounts import services as people
 from portal.audit.models import AuditEvent
-from tests.factories import create_application, make_user
+from tests.factories import REAL_PDF, create_application, make_user
 from tests.urlwalk import all_urls
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def jp_world(jp, official_jp):
     attachment = services.attachment_add(
         application=application,
         actor=official_jp,
-        upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF\n"),
+        upload=SimpleUploadedFile("e.pdf", REAL_PDF),
     )
 
     def act(actor, action, **kw):

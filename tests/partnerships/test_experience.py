@@ -15,11 +15,11 @@ from partnerships import services, workflow
 from partnerships.models import CountryApplication, InformationReply, State
 from portal.audit.models import AuditEvent
 from portal.ui import formats
-from tests.factories import create_application, make_user
+from tests.factories import REAL_PDF, create_application, make_user
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = REAL_PDF
 
 
 def _in_review(official: Any, tenant: Any, state: str = State.TECHNICAL_REVIEW) -> Any:

@@ -88,7 +88,11 @@ def test_only_auditors_read_the_history(api, jp, history, role, path):
     assert response.status_code == 403
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
-    assert AuditEvent.objects.count() == before  # and no export was recorded
+    # No export or verification was recorded: only the refusal itself.
+    assert list(
+        AuditEvent.objects.filter(id__gt=history[-1].id).values_list("verb", flat=True)
+    ) == [Verb.SECURITY_DENIED]
+    assert AuditEvent.objects.count() == before + 1
 
 
 def test_anonymous_is_refused(api, history):

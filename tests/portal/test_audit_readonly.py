@@ -16,7 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.audit.models import AuditEvent
-from tests.factories import create_application, make_user
+from tests.factories import REAL_PNG, create_application, make_user
 from tests.urlwalk import all_urls, ids_of
 
 pytestmark = pytest.mark.django_db
@@ -69,10 +69,7 @@ KNOWN_NOT_REFUSED = {
     # API endpoints that validate the body before checking the role (400 on {}):
 }
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+PNG = REAL_PNG
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_docker_compose_file_is_valid() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "SECRET_KEY": "check-only"},
+        env={**os.environ, "SECRET_KEY": "check-only", "PORTAL_AUDIT_KEY": "check-only"},
     )
     assert result.returncode == 0, result.stderr
     services = subprocess.run(
@@ -126,7 +126,7 @@ def test_docker_compose_file_is_valid() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "SECRET_KEY": "check-only"},
+        env={**os.environ, "SECRET_KEY": "check-only", "PORTAL_AUDIT_KEY": "check-only"},
         check=True,
     ).stdout.split()
     assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)

@@ -52,7 +52,7 @@ def test_staff_enrol_then_reach_their_pages(client):
     )
     codes_page = client.get(done["Location"])
     codes = re.findall(r"<code>([a-z2-7]{8})</code>", codes_page.content.decode())
-    assert len(codes) == 10 and codes_page["Cache-Control"] == "no-store"
+    assert len(codes) == 10 and "no-store" in codes_page["Cache-Control"]
     assert client.get(done["Location"])["Location"] == "/review/"  # shown once
     assert client.get("/review/").status_code == 200
     # The link was single use.
