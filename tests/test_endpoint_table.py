@@ -118,7 +118,7 @@ ENDPOINTS: dict[str, tuple[str, frozenset[str] | set[str]]] = {
     "review-act": ("post", {REV, SEC, CO, USC, APPR}),
     "review-assign": ("post", {REV, SEC, CO, USC, APPR}),
     "commitments": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD}),
-    "commitments-export": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD}),
+    "commitments-export": ("post", {OFF, CA, REV, SEC, CO, USC, APPR, AUD}),  # recorded: POST
     "commitment-new": ("get", {OFF, CA}),
     "commitment-edit": ("get", {OFF, CA}),
     "commitment-action/confirm": ("post", {APPR}),
