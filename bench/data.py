@@ -353,3 +353,10 @@ def session_cookie(user: Any) -> str:
     client = Client()
     client.force_login(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def csrf_token() -> str:
+    """A CSRF secret for the cookie and the header of a session's POST (Django's own maker)."""
+    from django.middleware.csrf import _get_new_csrf_string
+
+    return _get_new_csrf_string()

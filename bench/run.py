@@ -285,12 +285,14 @@ def stack_costs(token: dict[str, str]) -> dict[str, Any]:
 # --- Exports ---------------------------------------------------------------------------------
 
 
-def _download(server: load.Server, path: str, headers: dict[str, str]) -> dict[str, Any]:
+def _download(
+    server: load.Server, path: str, headers: dict[str, str], method: str = "GET"
+) -> dict[str, Any]:
     """Stream one export to nowhere while sampling the workers' resident memory."""
     connection_ = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1800)
     with load.RssSampler(server.workers()) as rss:
         start = time.perf_counter()
-        connection_.request("GET", path, headers={"Host": load.HOST, **headers})
+        connection_.request(method, path, headers={"Host": load.HOST, **headers})
         response = connection_.getresponse()
         if response.status != 200:
             raise RuntimeError(f"{path} answered {response.status}: {response.read(300)!r}")
@@ -311,9 +313,21 @@ def _download(server: load.Server, path: str, headers: dict[str, str]) -> dict[s
 
 
 def bench_exports(portal: load.Server, auth: dict[str, dict[str, str]]) -> dict[str, Any]:
+    # The commitments export is a recorded write: a session POSTs it with the CSRF token.
+    csrf = data.csrf_token()
+    session = auth["auditor_session"]["Cookie"]
     return {
         "audit_csv": _download(portal, "/api/v1/audit-events/?format=csv", auth["auditor_token"]),
-        "commitments_csv": _download(portal, "/commitments/export.csv", auth["auditor_session"]),
+        "commitments_csv": _download(
+            portal,
+            "/commitments/export.csv",
+            {
+                "Cookie": f"{session}; {settings.CSRF_COOKIE_NAME}={csrf}",
+                "X-CSRFToken": csrf,
+                "Content-Length": "0",
+            },
+            method="POST",
+        ),
     }
 
 

@@ -4,7 +4,7 @@
 production, each because the benchmark would otherwise measure something else:
 ``bench.urls`` adds one no-op endpoint behind the portal's whole stack (never in
 ``portal.urls``); throttling is off (a load generator is one user sending thousands of
-requests); the second factor is off (sessions and tokens are made by the harness); the
+requests); no redirect to HTTPS (TLS ends at the proxy in front); the second factor is off (sessions and tokens are made by the harness); the
 password hasher is MD5 (the harness creates users, nobody signs in per request).
 """
 
@@ -29,3 +29,5 @@ STORAGES = {
 PORTAL_STAFF_2FA = "off"
 # The harness sends cookies over plain HTTP on loopback.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# TLS ends at the proxy in front (docs/deploy.md); the harness speaks plain HTTP on loopback.
+SECURE_SSL_REDIRECT = False
