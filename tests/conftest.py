@@ -8,7 +8,7 @@ from django.test.utils import setup_databases, teardown_databases
 
 from portal.ops.owner import as_owner
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.verb_coverage"]
 
 
 @pytest.fixture(scope="session")
