@@ -499,7 +499,7 @@ def commitment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tranches = list(commitment.tranches.all())
     for tranche in tranches:
         tranche.amount_display = format_money(tranche.amount, commitment.currency)  # type: ignore[attr-defined]
-    outsider = commitment.tenant_id not in access.tenant_ids
+    outsider = not access.conflicted(commitment.tenant_id)  # conflict of interest
     proposed, confirmed = (
         commitment.status == Status.PROPOSED,
         commitment.status == Status.CONFIRMED,
