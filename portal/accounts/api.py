@@ -107,7 +107,7 @@ class TokensView(APIView):
         tokens = ApiToken.objects.filter(user=request.user)
         return Response(ApiTokenSerializer(tokens, many=True, context={"request": request}).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="v1_auth_tokens_destroy_all", responses={204: None})
     def delete(self, request: Request) -> Response:
         services.sign_out_everywhere(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -113,6 +113,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = AuditEventSerializer
     permission_classes = [IsAuthenticated, IsAuditor]
     filter_backends: list[Any] = []
+    # Event ids are integers; said here because the queryset is only built per request.
+    lookup_value_regex = r"[0-9]+"
     renderer_classes = [
         renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVExportRenderer, JSONLExportRenderer,
     ]  # fmt: skip
