@@ -336,7 +336,11 @@ def _parse(
         try:
             tranches.append(
                 TrancheInput(
-                    parse.iso_date(due), parse.decimal(amount, max_digits=20, decimal_places=3)
+                    parse.iso_date(due),
+                    # As the reader's language writes it, like the commitment's amount.
+                    parse.decimal(
+                        formats.canonical_decimal(amount), max_digits=20, decimal_places=3
+                    ),
                 )
             )
         except parse.ParseError:
@@ -388,6 +392,9 @@ def _form_context(request: HttpRequest, tenant_ids: list[int], **extra: Any) -> 
         "vehicles": Vehicle.choices,
         "table_currencies": table,
         "precision_json": json.dumps(precision),
+        # The editor's running total reads amounts as the reader's language writes them.
+        "decimal_symbol": formats.decimal_symbol(),
+        "group_symbol": formats.group_symbol(),
         "amount_example": formats.number(1000000),
         **extra,
     }

@@ -115,6 +115,16 @@ def parse_decimal(text: str, *, locale: Locale | None = None) -> Decimal:
     return parsed
 
 
+def decimal_symbol() -> str:
+    """The reader's decimal separator (``.`` in English, ``,`` in French), from the CLDR."""
+    return str(babel_numbers.get_decimal_symbol(current_locale()))
+
+
+def group_symbol() -> str:
+    """The reader's group separator (``,`` in English, a narrow no-break space in French)."""
+    return str(babel_numbers.get_group_symbol(current_locale()))
+
+
 def canonical_decimal(text: str) -> str:
     """``parse_decimal``'s reading as plain ``1000000.5`` text for a strict parser or a
     serializer (``portal.parse.decimal``, DRF); text it cannot read is returned unchanged so

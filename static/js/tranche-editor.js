@@ -13,8 +13,25 @@
     var p = precision[(currencyInput.value || "").trim().toUpperCase()];
     return p === undefined ? 2 : p;
   }
-  function parse(value, p) {
+  // Amounts as the reader's language writes them ("1,000,000.5"; "1 000 000,5"; "1.000.000,5"),
+  // read as the server reads them (portal.ui.formats.parse_decimal): the locale's form first
+  // (groups of three, its decimal sign), otherwise plain digits with a point.
+  var decimalSign = editor.dataset.decimal || ".", groupSign = (editor.dataset.group || ",").trim();
+  function esc(c) { return c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+  var dec = esc(decimalSign), grp = groupSign ? esc(groupSign) : "";
+  var grouped = grp ? new RegExp("^\\d{1,3}(?:" + grp + "\\d{3})+(?:" + dec + "\\d*)?$") : null;
+  var ungrouped = new RegExp("^\\d+" + dec + "\\d*$");
+  function plain(value) {
     value = (value || "").trim();
+    if (!grp) { value = value.replace(/[\s\u00a0\u202f]/g, ""); }
+    if ((grouped && grouped.test(value)) || ungrouped.test(value)) {
+      if (grp) { value = value.split(groupSign).join(""); }
+      return value.split(decimalSign).join(".");
+    }
+    return value;
+  }
+  function parse(value, p) {
+    value = plain(value);
     var m = /^(\d+)(?:\.(\d*))?$/.exec(value);
     if (!m) { return null; }
     var frac = (m[2] || "").replace(/0+$/, "");

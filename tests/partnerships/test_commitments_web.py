@@ -149,6 +149,37 @@ def test_new_form_is_labelled_and_creates_a_commitment(client, official_jp, jp):
     assert [t.amount for t in commitment.tranches.all()] == [Decimal("500"), Decimal("500.125")]
 
 
+def test_tranche_amounts_are_accepted_as_the_locale_writes_them(client, official_jp, jp):
+    """Issue #14: "1,000,000" was refused in the tranche rows while the amount took it."""
+    as_user(client, official_jp)
+    for prefix, total, first, second in (
+        ("", "1,000,000.5", "600,000", "400,000.5"),
+        ("/fr", "1 000 000,5", "600 000", "400 000,5"),
+    ):
+        response = client.post(
+            f"{prefix}/commitments/new/",
+            {
+                "vehicle": "national_startup_fund",
+                "amount": total,
+                "currency": "eur",
+                "commitment_date": "2026-04-15",
+                "tranche_due_date": ["2026-05-01", "2026-06-01"],
+                "tranche_amount": [first, second],
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+    for commitment in CoInvestmentCommitment.objects.all():
+        assert commitment.amount == Decimal("1000000.5")
+        assert [t.amount for t in commitment.tranches.all()] == [
+            Decimal("600000"),
+            Decimal("400000.5"),
+        ]
+    assert CoInvestmentCommitment.objects.count() == 2
+    # The editor's running total is told the reader's separators.
+    html = client.get("/fr/commitments/new/").content.decode()
+    assert 'data-decimal=","' in html
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
