@@ -131,7 +131,7 @@ def test_people_pages_pass_axe_and_fit_a_phone(browser: Any, live_server: Any, l
     and nothing is wider than the screen (the walk of tests/e2e/test_walk.py)."""
     from portal.accounts import services
     from portal.tenancy.models import Tenant
-    from tests.e2e.test_walk import Walk
+    from tests.e2e.test_walk import AXE, Walk
 
     call_command("load_territories", verbosity=0)
     kenya = Tenant.objects.create(code="KE", name="Kenya", languages=["en"])
@@ -157,7 +157,12 @@ def test_people_pages_pass_axe_and_fit_a_phone(browser: Any, live_server: Any, l
         walk.go("/accounts/security/", "own security")
         walk.go("/accounts/password/change/", "password change")
         walk.page.context.close()
-        walk.page = walk.browser.new_context(viewport={"width": 375, "height": 900}).new_page()
+        # Signed out, set up like Walk.sign_in's contexts (axe-core loaded with each page).
+        anonymous = walk.browser.new_context(
+            viewport={"width": 375, "height": 900}, bypass_csp=True
+        )
+        anonymous.add_init_script(AXE)
+        walk.page = anonymous.new_page()
         walk.go(f"/accounts/invitation/{token}/", "invitation")
         walk.page.click("form button.primary")
         walk.check("invitation with errors")
