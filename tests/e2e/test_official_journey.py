@@ -47,7 +47,9 @@ def test_official_submits_an_application_in_the_browser(
     page.fill("#site-0-mix-nuclear", "30")
     page.fill("#site-0-mix-gas", "30")
     # The live estimate arrives through htmx while typing.
-    page.wait_for_function("document.querySelector('#estimate-0').textContent.includes('171')")
+    # A locator wait, not wait_for_function: the portal's CSP (no 'unsafe-eval') refuses the
+    # string evaluation that wait_for_function needs.
+    page.locator("#estimate-0", has_text="171").wait_for()
     page.click("button[name=next]")
     page.wait_for_url("**/edit/localization/")
     page.fill("#id_languages", "ja")
