@@ -157,6 +157,8 @@ def main() -> int:
         **os.environ,
         "DEBUG": "0",
         "SECURE_COOKIES": "0",
+        # Plain HTTP over loopback: production's redirect to HTTPS would answer every call 301.
+        "SECURE_SSL_REDIRECT": "0",
         "PORTAL_STAFF_2FA": "off",
         "DEMO_PASSWORD": PASSWORD,
         "USER_THROTTLE_RATE": "1000000/hour",
