@@ -628,6 +628,47 @@ def _record_screening(
     ]
 
 
+def _screening_record(
+    application: CountryApplication,
+    *,
+    from_state: str,
+    to_state: str,
+    outcome: str,
+    list_version: int,
+    summary: list[dict[str, Any]],
+    rationale: str,
+) -> tuple[Decision, dict[str, Any]]:
+    """The screening's move of ``application`` (already at its new version) as an unsaved
+    ``Decision`` and the keyword arguments of its audit event; one home for both the
+    one-at-a-time and the batch path. Without a ``rationale``, the reasons of the findings
+    that are not clear."""
+    reasons = rationale or "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
+    action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
+    decision = Decision(
+        application=application,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=None,
+        actor_label="system",
+        role="screening",
+        rationale=reasons,
+        application_version=application.version,
+    )
+    event = {
+        "verb": Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
+        "obj": application,
+        "role": "screening",
+        "reason": reasons,
+        "changes": {
+            "state": {"before": from_state, "after": to_state},
+            "outcome": outcome,
+            "list_version": list_version,
+        },
+    }
+    return decision, event
+
+
 def _system_move(
     locked: CountryApplication,
     *,
@@ -660,30 +701,12 @@ def _system_move(
             "updated_at",
         ]
     )
-    reasons = rationale or "; ".join(f["reason"] for f in summary if f.get("outcome") != "clear")
-    action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
-    decision = Decision.objects.create(
-        application=locked,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=None,
-        actor_label="system",
-        role="screening",
-        rationale=reasons,
-        application_version=locked.version,
-    )
-    record_event(
-        verb=Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
-        obj=locked,
-        role="screening",
-        reason=reasons,
-        changes={
-            "state": {"before": from_state, "after": to_state},
-            "outcome": outcome,
-            "list_version": list_version,
-        },
-    )
+    decision, event = _screening_record(
+        locked, from_state=from_state, to_state=to_state, outcome=outcome,
+        list_version=list_version, summary=summary, rationale=rationale,
+    )  # fmt: skip
+    decision.save()
+    record_event(**event)
     transitions_recorded.send(sender=CountryApplication, moves=[(locked, decision)])
     return to_state
 
@@ -821,35 +844,12 @@ def applications_screened(
         application.info_requested_from = ""
         application.version += 1
         application.updated_at = now  # bulk_update does not run auto_now
-        reasons = item.rationale or "; ".join(
-            f["reason"] for f in item.summary if f.get("outcome") != "clear"
-        )
-        action = "screen_clear" if to_state != State.SCREENING_HOLD else "screen_hold"
-        decision = Decision(
-            application=application,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            actor=None,
-            actor_label="system",
-            role="screening",
-            rationale=reasons,
-            application_version=application.version,
-        )
+        decision, event = _screening_record(
+            application, from_state=from_state, to_state=to_state, outcome=item.outcome,
+            list_version=list_version, summary=item.summary, rationale=item.rationale,
+        )  # fmt: skip
         moved.append((application, decision))
-        events.append(
-            {
-                "verb": Verb.WORKFLOW_SCREENED if action == "screen_clear" else Verb.WORKFLOW_HOLD,
-                "obj": application,
-                "role": "screening",
-                "reason": reasons,
-                "changes": {
-                    "state": {"before": from_state, "after": to_state},
-                    "outcome": item.outcome,
-                    "list_version": list_version,
-                },
-            }
-        )
+        events.append(event)
         results[item.application_id] = to_state
     if stayed:
         _save_rows(stayed, fields)
