@@ -152,7 +152,7 @@ class InvitationViewSet(
         data = serializer.validated_data
         invitation, _token = services.invitation_create(
             actor=self.request.user, email=data["email"], role=data["role"],
-            tenant=data.get("tenant"),
+            tenant=data.get("tenant"), language=data.get("language"),
         )  # fmt: skip
         serializer.instance = invitation
 

@@ -10,7 +10,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template import loader
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from portal import hooks
@@ -79,9 +79,16 @@ class InviteForm(forms.Form):
         required=False,
         help_text=_("For country roles only."),
     )
+    language = forms.ChoiceField(
+        label=_("Language of the invitation"),
+        choices=services.invitation_languages,
+        required=False,  # absent: the country's language (services.invitation_create)
+        help_text=_("The e-mail is written in it, and the link opens the portal in it."),
+    )
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["language"].initial = translation.get_language()
         tenants = services.invitable_tenants(actor)
         tenant_field = cast(forms.ModelChoiceField, self.fields["tenant"])
         tenant_field.queryset = Tenant.objects.filter(pk__in=[t.pk for t in tenants])

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language_info
 from knox.models import AbstractAuthToken
 
 from portal.tenancy.access import access_for
@@ -137,6 +138,9 @@ class Invitation(models.Model):
         related_name="invitations_accepted",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: The language the e-mail is written in and the link opens in (a code of LANGUAGES);
+    #: chosen by the inviter, who knows the invitee, defaulting to the inviter's own.
+    language = models.CharField(max_length=8, default="en")
 
     objects = InvitationQuerySet.as_manager()
 
@@ -146,6 +150,11 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         where = f"@{self.tenant.code}" if self.tenant_id and self.tenant else ""
         return f"{self.email} {self.role}{where}"
+
+    @property
+    def language_name(self) -> str:
+        """The invitation's language, named in that language (``日本語``)."""
+        return str(get_language_info(self.language)["name_local"])
 
     @property
     def status(self) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -76,13 +77,19 @@ class InvitationSerializer(serializers.ModelSerializer):
         help_text="ISO code of the country, for country roles; absent for programme roles.",
     )
     role = serializers.ChoiceField(choices=Role.choices)
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        required=False,
+        help_text="Language of the e-mail and of the page its link opens; by default the "
+        "country's first language the portal speaks, else English.",
+    )
     invited_by = serializers.CharField(source="invited_by.username", read_only=True)
     status = serializers.CharField(read_only=True)
 
     class Meta:
         model = Invitation
-        fields = ["id", "email", "role", "tenant", "invited_by", "created_at", "sent_at",
-                  "expires_at", "accepted_at", "revoked_at", "status"]  # fmt: skip
+        fields = ["id", "email", "role", "tenant", "language", "invited_by", "created_at",
+                  "sent_at", "expires_at", "accepted_at", "revoked_at", "status"]  # fmt: skip
         read_only_fields = ["id", "invited_by", "created_at", "sent_at", "expires_at",
                             "accepted_at", "revoked_at", "status"]  # fmt: skip
 

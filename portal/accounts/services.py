@@ -101,34 +101,64 @@ def _require_may_invite(actor: Any, role: str, tenant: Tenant | None) -> None:
 # --- Invitations ------------------------------------------------------------------------------
 
 
+def invitation_languages() -> list[tuple[str, str]]:
+    """The languages an invitation can be written in: ``[(code, name in that language)]``,
+    in the order of ``settings.LANGUAGES`` (the invitee reads their own language's name)."""
+    return [
+        (code, translation.get_language_info(code)["name_local"]) for code, _n in settings.LANGUAGES
+    ]
+
+
 def _invitation_mail(invitation: Invitation, token: str) -> None:
-    link = _link(reverse("invitation-accept", kwargs={"token": token}))
-    with translation.override("en"):  # like every outbox notice: the invitee's language is unknown
+    """The invitation e-mail, written in the invitation's language; its link opens the
+    portal in that language too (the URL's language prefix)."""
+    with translation.override(invitation.language):
+        link = _link(reverse("invitation-accept", kwargs={"token": token}))
         where = f" ({invitation.tenant.name})" if invitation.tenant else ""
         hooks.queue_mail(
             recipients=[invitation.email],
-            subject="Invitation to the Country Partnership Portal",
-            body=(
-                f"{invitation.invited_by.get_username()} invites you to the Country Partnership "
-                f"Portal as {Role(invitation.role).label}{where}.\n\n"
-                f"Open this link to create your account (valid until "
-                f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC, once):\n{link}\n\n"
-                "If you did not expect this, ignore this message."
-            ),
+            subject=_("Invitation to the Country Partnership Portal"),
+            body=_(
+                "%(by)s invites you to the Country Partnership Portal as %(role)s%(where)s.\n\n"
+                "Open this link to create your account (valid until %(until)s UTC, once):\n"
+                "%(link)s\n\nIf you did not expect this, ignore this message."
+            )
+            % {
+                "by": invitation.invited_by.get_username(),
+                "role": str(Role(invitation.role).label),
+                "where": where,
+                "until": f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+                "link": link,
+            },
         )
 
 
+def _invitation_language(language: str | None, tenant: Tenant | None) -> str:
+    """``language`` when given (refused unless it is one of the portal's languages); else
+    the first of the country's languages the portal speaks; else the portal's default."""
+    portal_languages = dict(settings.LANGUAGES)
+    if language is not None:
+        if language not in portal_languages:
+            raise ValidationError({"language": [_("Choose one of the portal's languages.")]})
+        return language
+    spoken = [code for code in (tenant.languages if tenant else []) if code in portal_languages]
+    return spoken[0] if spoken else settings.LANGUAGE_CODE
+
+
 def invitation_create(
-    *, actor: Any, email: str, role: str, tenant: Tenant | None
+    *, actor: Any, email: str, role: str, tenant: Tenant | None, language: str | None = None
 ) -> tuple[Invitation, str]:
-    """Invite ``email`` to hold ``role`` (in ``tenant`` for country roles); mails the link.
+    """Invite ``email`` to hold ``role`` (in ``tenant`` for country roles); mails the link,
+    written in ``language`` (a code of ``settings.LANGUAGES``; when None, the first of the
+    country's languages the portal speaks, else the portal's default).
 
     Returns the invitation and its secret (shown nowhere else; the e-mail carries it).
     Raises PermissionDenied when ``actor`` may not grant the role there, ValidationError
-    for a self-invitation or a duplicate pending invitation.
+    for a self-invitation, a duplicate pending invitation or an unknown language.
     """
     email = email.strip().lower()
     _require_may_invite(actor, role, tenant)
+    language = _invitation_language(language, tenant)
     if actor.email and actor.email.lower() == email:
         raise ValidationError({"email": [_("Nobody can grant a role to themselves.")]})
     token, digest = _secret()
@@ -144,12 +174,13 @@ def invitation_create(
             )
         invitation = Invitation.objects.create(
             email=email, role=role, tenant=tenant, invited_by=actor, token_hash=digest,
-            sent_at=now, expires_at=now + dt.timedelta(days=settings.PORTAL_INVITATION_DAYS),
+            language=language, sent_at=now,
+            expires_at=now + dt.timedelta(days=settings.PORTAL_INVITATION_DAYS),
         )  # fmt: skip
         record_event(
             verb=Verb.USER_INVITED, obj=invitation, tenant=tenant, actor=actor,
             changes={"email": email, "role": role, "tenant": tenant.code if tenant else None,
-                     "expires_at": invitation.expires_at.isoformat()},
+                     "language": language, "expires_at": invitation.expires_at.isoformat()},
         )  # fmt: skip
         _invitation_mail(invitation, token)
     return invitation, token

@@ -203,6 +203,7 @@ def people_invite(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 tenant=form.cleaned_data["tenant"],
+                language=form.cleaned_data["language"] or None,
             )
         except ValidationError as exc:
             for field, problems in exc.message_dict.items():
