@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +19,9 @@ from compliance.screening import citation
 from compliance.territories import current_policy_version, format_diff
 from partnerships import workflow
 from partnerships.models import CountryApplication, State
-from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.roles import Role
+from portal.ui.service_errors import ALL, service_errors
 
 
 def _require(request: HttpRequest, *roles: str) -> None:
@@ -85,7 +85,9 @@ def hold_decide(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("%(ref)s: choose a decision and try again.") % {"ref": application.reference}
         )
         return redirect("compliance-holds")
-    try:
+    with service_errors(
+        request, to_messages=ALL, prefix=f"{application.reference}: ", catch_denied=True
+    ) as outcome:
         workflow.application_transition(
             application=application,
             actor=request.user,
@@ -93,14 +95,7 @@ def hold_decide(request: HttpRequest, pk: int) -> HttpResponse:
             version=form.cleaned_data["version"],
             rationale=form.cleaned_data["rationale"],
         )
-    except ValidationError as exc:
-        text = " ".join(
-            m for ms in getattr(exc, "message_dict", {"": exc.messages}).values() for m in ms
-        )
-        messages.error(request, f"{application.reference}: {text}")
-    except (PermissionDenied, ConflictError) as exc:
-        messages.error(request, f"{application.reference}: {exc}")
-    else:
+    if outcome.ok:
         done = _("hold cleared") if form.cleaned_data["action"] == "clear_hold" else _("rejected")
         messages.success(request, f"{application.reference}: {done}.")
     return redirect("compliance-holds")

@@ -34,6 +34,7 @@ from portal.tenancy.dates import tenant_today
 from portal.tenancy.roles import Role
 from portal.ui import errors as ui_errors
 from portal.ui import formats
+from portal.ui.service_errors import ALL, service_errors
 
 # Lazy: the labels are read per request, in the reader's language.
 STEPS = [
@@ -178,14 +179,13 @@ def application_new(request: HttpRequest) -> HttpResponseBase:
         if not title:
             errors["title"] = [_("Give the application a title.")]
         else:
-            try:
+            with service_errors(request) as outcome:
                 tenant = services.resolve_tenant_for_create(actor=request.user, tenant_code=code)
                 application = services.application_create(
                     actor=request.user, tenant=tenant, data={"title": title}
                 )
-            except ValidationError as exc:
-                errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-            else:
+            errors = outcome.errors
+            if outcome.ok:
                 messages.success(
                     request,
                     _("Draft %(reference)s created.") % {"reference": application.reference},
@@ -327,22 +327,23 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
         elif body.is_valid():
             data = dict(body.validated_data)
             version = _posted_version(request)
-            try:
+            with service_errors(request) as outcome:
                 if version is None:
                     raise ConflictError(_changed_since_loaded())
                 application = services.application_update(
                     application=application, actor=request.user, version=version, data=data
                 )
-            except ConflictError as exc:
-                messages.error(request, str(exc))
+            if outcome.kind == "conflict":
                 return redirect("application-edit", pk=pk, step=step)
-            messages.success(request, _("Saved."))
-            index = STEP_NAMES.index(step)
-            if "next" in request.POST and index + 1 < len(STEP_NAMES):
-                return redirect("application-edit", pk=pk, step=STEP_NAMES[index + 1])
-            if "next" in request.POST:
-                return redirect("application-submit", pk=pk)
-            return redirect("application-edit", pk=pk, step=step)
+            if outcome.ok:
+                messages.success(request, _("Saved."))
+                index = STEP_NAMES.index(step)
+                if "next" in request.POST and index + 1 < len(STEP_NAMES):
+                    return redirect("application-edit", pk=pk, step=STEP_NAMES[index + 1])
+                if "next" in request.POST:
+                    return redirect("application-submit", pk=pk)
+                return redirect("application-edit", pk=pk, step=step)
+            errors = _page_errors(outcome.errors)
         else:
             errors = _page_errors(_flatten(body.errors))
     sites = posted["sites"] if posted and "sites" in posted else _saved_sites(application)
@@ -401,7 +402,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
         elif (version := _posted_version(request)) is None:
             messages.error(request, _changed_since_loaded())
         else:
-            try:
+            with service_errors(request, to_messages=ALL) as outcome:
                 workflow.application_transition(
                     application=application,
                     actor=request.user,
@@ -409,12 +410,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
                     version=version,
                     completeness_check=services.missing_for_submit,
                 )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    messages.error(request, message)
-            except ConflictError as exc:
-                messages.error(request, str(exc))
-            else:
+            if outcome.ok:
                 messages.success(request, _("Submitted. Screening has started."))
                 return redirect("application-detail", pk=pk)
         application.refresh_from_db()
@@ -451,7 +447,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
                 "version": request.POST.get("version", ""),
             },
         )
-    try:
+    with service_errors(request, to_messages=ALL) as outcome:
         version = _posted_version(request)
         if version is None:
             raise ConflictError(_changed_since_loaded())
@@ -462,11 +458,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
             version=version,
             rationale=parse.text(rationale, max_length=20000),
         )
-    except parse.ParseError as exc:
-        messages.error(request, str(exc))
-    except (ConflictError, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    else:
+    if outcome.ok:
         messages.success(request, _("The application was withdrawn."))
     return redirect("application-detail", pk=pk)
 
@@ -534,23 +526,18 @@ def application_reply(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     services.require_official(request.user, application.tenant_id)
     text = request.POST.get("text", "")
-    try:
-        try:
-            answer = parse.text(text, max_length=20000)
-        except parse.ParseError as exc:
-            raise ValidationError({"text": [str(exc)]}) from exc
+    with service_errors(request, parse_key="text") as outcome:
+        answer = parse.text(text, max_length=20000)
         services.info_reply_add(
             application=application,
             actor=request.user,
             text=answer,
             uploads=request.FILES.getlist("files")[:10],
         )
-    except ValidationError as exc:
-        errors = _validation_errors(exc)
-        errors = {("text" if k == "text" else "files"): v for k, v in errors.items()}
+    if outcome.kind == "invalid":
+        errors = {("text" if k == "text" else "files"): v for k, v in outcome.errors.items()}
         return _render_detail(request, application, reply_text=text, errors=errors, status=400)
-    except ConflictError as exc:
-        messages.error(request, str(exc))
+    if outcome.kind == "conflict":
         return redirect("application-detail", pk=pk)
     messages.success(
         request,
@@ -570,18 +557,15 @@ def application_attachments(request: HttpRequest, pk: int) -> HttpResponseBase:
         if upload is None:
             errors.append(_("Choose a file."))
         else:
-            try:
+            with service_errors(to_messages=()) as outcome:
                 services.attachment_add(
                     application=application,
                     actor=request.user,
                     upload=upload,
                     evidence_for=request.POST.get("evidence_for", ""),  # the service checks it
                 )
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-            except ConflictError as exc:
-                errors.append(str(exc))
-            else:
+            errors.extend(outcome.messages)
+            if outcome.ok:
                 messages.success(request, _("File added."))
                 return redirect("application-attachments", pk=pk)
     return render(
@@ -620,17 +604,13 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
     obligation = get_object_or_404(application.obligations, pk=obligation_id)
     services.require_official(request.user, application.tenant_id)
     upload = request.FILES.get("file")
-    try:
+    with service_errors(request, to_messages=ALL) as outcome:
         if upload is None:
             raise ValidationError(_("Choose a file."))
         services.attachment_add(
             application=application, actor=request.user, upload=upload, obligation=obligation
         )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except ConflictError as exc:
-        messages.error(request, str(exc))
-    else:
+    if outcome.ok:
         messages.success(request, _("Evidence added."))
     return redirect("application-detail", pk=pk)
 
@@ -640,19 +620,13 @@ def obligation_evidence(request: HttpRequest, pk: int, obligation_id: int) -> Ht
 def obligation_met(request: HttpRequest, pk: int, obligation_id: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     obligation = get_object_or_404(application.obligations, pk=obligation_id)
-    try:
+    with service_errors(request, to_messages=ALL) as outcome:
         services.obligation_mark_met(
             obligation=obligation,
             actor=request.user,
             note=parse.text(request.POST.get("note"), max_length=2000),
         )
-    except parse.ParseError as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except ConflictError as exc:
-        messages.error(request, str(exc))
-    else:
+    if outcome.ok:
         messages.success(request, _("Condition marked as met."))
     next_url = request.POST.get("next", "")
     return redirect(
@@ -909,7 +883,7 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     workflow.require_may_act(application, request.user)
     form = _decision_form(request.POST)
-    try:
+    with service_errors(to_messages=()) as outcome:
         conditions = _conditions(form)
         texts = _decision_texts(form)
         spec = workflow.validate_transition_input(
@@ -919,9 +893,9 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
             conditions=conditions,
             tenant=application.tenant,
         )
-    except ValidationError as exc:
+    if not outcome.ok:
         return _render_review(
-            request, application, form=form, errors=_validation_errors(exc), status=400
+            request, application, form=form, errors=outcome.errors, status=outcome.status
         )
     if "edit" in request.POST:
         return _render_review(request, application, form=form)
@@ -940,7 +914,7 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
             },
         )
     version = _posted_version(request)
-    try:
+    with service_errors(to_messages=()) as outcome:
         if version is None:
             raise ConflictError(_changed_since_loaded())
         workflow.application_transition(
@@ -953,23 +927,14 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponseBase:
             message_to_country=texts["message_to_country"],
             conditions=conditions,
         )
-    except ValidationError as exc:
+    if not outcome.ok:
+        if outcome.kind == "conflict":
+            application.refresh_from_db()
         return _render_review(
-            request, application, form=form, errors=_validation_errors(exc), status=400
-        )
-    except ConflictError as exc:
-        application.refresh_from_db()
-        return _render_review(
-            request, application, form=form, errors={"detail": [str(exc)]}, status=409
+            request, application, form=form, errors=outcome.errors, status=outcome.status
         )
     messages.success(request, _("Decision recorded."))
     return redirect("review")
-
-
-def _validation_errors(exc: ValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {key: [str(m) for m in value] for key, value in exc.message_dict.items()}
-    return {"detail": [str(m) for m in exc.messages]}
 
 
 @login_required
@@ -987,10 +952,8 @@ def review_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
     assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
     if assignee is None:
         raise Http404
-    try:
+    with service_errors(request) as outcome:
         services.application_assign(application=application, actor=request.user, assignee=assignee)
-    except ConflictError as exc:
-        messages.error(request, str(exc))
-    else:
+    if outcome.ok:
         messages.success(request, _("Assigned to %(user)s.") % {"user": assignee.get_username()})
     return redirect("review-detail", pk=pk)

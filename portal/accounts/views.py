@@ -37,6 +37,7 @@ from portal.tenancy.access import access_for
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import Role
 from portal.tenancy.services import tenant_create
+from portal.ui.service_errors import ALL, service_errors
 
 
 def locked_out(
@@ -76,21 +77,18 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation_invalid.html", status=400)
     form = AcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(to_messages=(), catch_denied=True) as outcome:
             user = services.invitation_accept(
                 token=token,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"],
             )
-        except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"username": exc.messages}
-            if "token" in errors:
-                return render(request, "accounts/invitation_invalid.html", status=400)
-            for field, problems in errors.items():
-                form.add_error("password1" if field == "password" else field, problems)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        if "token" in outcome.errors:
+            return render(request, "accounts/invitation_invalid.html", status=400)
+        names = {"password": "password1", "detail": "username" if outcome.kind == "invalid" else ""}
+        for field, problems in outcome.errors.items():
+            form.add_error(names.get(field, field) or None, problems)
+        if outcome.ok:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[ENROL_SESSION_KEY] = user.pk
             if requires_second_factor(user):
@@ -197,7 +195,9 @@ def people_invite(request: HttpRequest) -> HttpResponse:
     _require_people_manager(request.user)
     form = InviteForm(request.POST, actor=request.user)
     if form.is_valid():
-        try:
+        with service_errors(
+            to_messages=(), catch_denied=True, form=form, rename={"detail": "role"}
+        ) as outcome:
             invitation, _token = services.invitation_create(
                 actor=request.user,
                 email=form.cleaned_data["email"],
@@ -205,12 +205,7 @@ def people_invite(request: HttpRequest) -> HttpResponse:
                 tenant=form.cleaned_data["tenant"],
                 language=form.cleaned_data["language"] or None,
             )
-        except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        except PermissionDenied as exc:
-            form.add_error("role", str(exc))
-        else:
+        if outcome.ok:
             messages.success(
                 request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
             )
@@ -288,11 +283,9 @@ def member_reset_device(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Only a platform administrator can reset a device."))
     member = get_object_or_404(User.objects.restrict(request.user), pk=pk)
     if request.method == "POST":
-        try:
+        with service_errors(request, to_messages=ALL) as outcome:
             services.otp_reset(user=member, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
+        if outcome.ok:
             messages.success(
                 request,
                 _("%(name)s's device was reset; an enrolment link was sent to them.")
@@ -325,12 +318,9 @@ def countries(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Only a platform administrator can add a country."))
     form = CountryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_errors(to_messages=(), form=form) as outcome:
             tenant = tenant_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
+        if outcome.ok:
             messages.success(
                 request,
                 _("%(name)s added. Invite its first country administrator.")
