@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _request():  # type: ignore[no-untyped-def]
     request = RequestFactory().post("/")
     request.session = {}
-    request._messages = FallbackStorage(request)
+    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
     return request
 
 
