@@ -12,7 +12,9 @@ class HoldDecisionForm(forms.Form):
     action = forms.ChoiceField(choices=HOLD_ACTIONS, label=_("Decision"))
     # Not required here: the workflow's own message says why a rationale is needed.
     rationale = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Rationale")
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+        label=_("Rationale"),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -24,7 +26,11 @@ class TerritoryFilterForm(forms.Form):
         ("unsupported", _("Not supported")),
         ("sanctioned", _("Comprehensive sanctions")),
     ]
-    q = forms.CharField(required=False, label=_("Search code or name"))
+    q = forms.CharField(
+        required=False,
+        label=_("Search code or name"),
+        widget=forms.TextInput(attrs={"dir": "auto"}),
+    )
     group = forms.ChoiceField(required=False, label=_("EAR country group"))
     flag = forms.ChoiceField(required=False, choices=FLAGS, label=_("Status"))
     version = forms.IntegerField(required=False, min_value=1, label=_("List version"))

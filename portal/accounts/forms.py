@@ -142,7 +142,9 @@ class CountryForm(forms.Form):
         help_text=_("Two capital letters, e.g. KE."),
         error_messages={"invalid": _("Two capital letters, e.g. KE.")},
     )
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(
+        label=_("Name"), max_length=100, widget=forms.TextInput(attrs={"dir": "auto"})
+    )
     languages = forms.CharField(
         label=_("Languages"),
         max_length=200,
