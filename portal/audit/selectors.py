@@ -22,10 +22,22 @@ def is_auditor(user: Any) -> bool:
 
 
 def audit_events(*, user: Any, lookups: dict[str, Any] | None = None) -> QuerySet[AuditEvent]:
-    """The events matching ``lookups`` (from ``AuditFilterForm.lookups``); auditors only."""
-    if not is_auditor(user):
+    """The events matching ``lookups`` (from ``AuditFilterForm.lookups``); auditors only.
+
+    An auditor who also holds a role in a country does not read that country's events
+    (``Access.without_conflicts``: conflict of interest, DESIGN §1; and a country's people
+    never read the programme's deliberation about it, DESIGN §5c). Programme-wide events
+    (no country) stay visible. Raises PermissionDenied for anyone but an auditor.
+    """
+    access = access_for(user)
+    if not access.has_programme_role(Role.AUDITOR):
         raise PermissionDenied("Only auditors read the audit history.")
-    return AuditEvent.objects.filter(**(lookups or {}))
+    return access.without_conflicts(AuditEvent.objects.filter(**(lookups or {})))
+
+
+def withheld_countries(*, user: Any) -> list[str]:
+    """ISO 3166 codes of the countries whose events ``audit_events`` withholds from ``user``."""
+    return sorted(access_for(user).tenant_codes.values())
 
 
 @dataclass(frozen=True)

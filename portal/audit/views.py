@@ -35,6 +35,7 @@ from portal.audit.selectors import (
     keyset_page,
     object_events,
     object_state_as_of,
+    withheld_countries,
 )
 from portal.audit.services import audit_export, audit_status, audit_verify
 
@@ -92,6 +93,7 @@ def explorer(request: HttpRequest) -> HttpResponse:
         "rows": _with_diffs(page.events) if page else [],
         "filter_query": filters.urlencode(),
         "filter_items": [(k, v) for k in filters for v in filters.getlist(k)],
+        "withheld": withheld_countries(user=request.user),
     })  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from portal.audit.chain import GENESIS_HASH, HASHED_FIELDS
 from portal.audit.models import AuditEvent
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
+from portal.tenancy.models import Membership
 from tests.factories import RLS_STATEMENTS, make_user
 from tests.portal.audit_helpers import make_events
 
@@ -365,3 +366,28 @@ def test_the_snippet_in_the_docs_verifies_an_export(api, auditor, history, tmp_p
     printed.clear()
     exec(snippet, {"print": printed.append})
     assert printed == [(False, history[1].id)]
+
+
+def test_an_auditor_with_a_role_in_a_country_does_not_read_its_events(api, client, jp, history):
+    """Conflict of interest (DESIGN §1): an auditor who is also JP's official reads FR's and
+    programme-wide events, never JP's, in the list, a filter, an export and the explorer."""
+    both = make_user("auditor", username="auditor-jp")
+    Membership.objects.create(user=both, tenant=jp, role="official")
+    api.as_user(both)
+    listed = [e["id"] for e in api.get(URL, {"page_size": 50}).json()["results"]]
+    assert listed == [history[4].id, history[3].id, history[2].id]
+    assert api.get(URL, {"tenant": "JP"}).json()["results"] == []
+    assert api.get(URL, {"object_id": "1"}).json()["results"] == []
+    _response, body = _export(api, both, "format=jsonl&tenant=JP")
+    assert b"Kansai" not in body
+    client.force_login(both)
+    page = client.get("/audit/").content.decode()
+    assert "Kansai" not in page and "Paris" in page
+    assert "Events of the countries where you hold a role (JP) are not shown" in page
+    timeline = client.get("/audit/object/partnerships.countryapplication/1/").content.decode()
+    assert "Kansai" not in timeline
+    # An auditor with no country role reads everything, and is told nothing is withheld.
+    plain = make_user("auditor", username="auditor-plain")
+    client.force_login(plain)
+    page = client.get("/audit/").content.decode()
+    assert "Kansai" in page and "are not shown" not in page
