@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from partnerships.commitments import mark_overdue_tranches as mark_tranches
+from partnerships.commitments.payments import mark_overdue_tranches as mark_tranches
 from partnerships.notifications import deliver_pending
 from partnerships.services import mark_overdue_work
 from portal.context import actor_context

@@ -38,5 +38,5 @@ urlpatterns = [
     path("review/<int:pk>/", views.review_detail, name="review-detail"),
     path("review/<int:pk>/act/", views.review_act, name="review-act"),
     path("review/<int:pk>/assign/", views.review_assign, name="review-assign"),
-    path("", include("partnerships.commitments_urls")),
+    path("", include("partnerships.commitments.urls")),
 ]

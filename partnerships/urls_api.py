@@ -6,4 +6,4 @@ from partnerships.api import ApplicationViewSet
 router = SimpleRouter()
 router.register("applications", ApplicationViewSet, basename="application")
 
-urlpatterns = [*router.urls, path("", include("partnerships.commitments_urls_api"))]
+urlpatterns = [*router.urls, path("", include("partnerships.commitments.urls_api"))]

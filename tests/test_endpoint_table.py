@@ -151,7 +151,7 @@ def _route_names() -> set[str]:
 
 def test_every_route_and_viewset_is_in_the_table():
     from compliance.urls_api import router as compliance_router
-    from partnerships.commitments_urls_api import router as commitments_router
+    from partnerships.commitments.urls_api import router as commitments_router
     from partnerships.urls_api import router as applications_router
     from portal.accounts.urls_api import router as people_router
     from portal.audit.urls_api import router as audit_router

@@ -17,7 +17,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from partnerships import commitments, services, workflow
+from partnerships import services, workflow
+from partnerships.commitments.services import commitment_create
+from partnerships.commitments.validation import TrancheInput
 from partnerships.models import Obligation
 from portal.accounts import services as people
 from portal.audit.models import AuditEvent
@@ -112,7 +114,7 @@ def jp_world(jp, official_jp):
         ],
     )
     act(staff["approver"], "approve")
-    commitment = commitments.commitment_create(
+    commitment = commitment_create(
         actor=official_jp,
         tenant=jp,
         data={
@@ -120,9 +122,7 @@ def jp_world(jp, official_jp):
             "amount": Decimal(3000),
             "currency": "JPY",
             "commitment_date": dt.date(2026, 10, 5),
-            "tranches": [
-                commitments.TrancheInput(due_date=dt.date(2027, 1, 1), amount=Decimal(3000))
-            ],
+            "tranches": [TrancheInput(due_date=dt.date(2027, 1, 1), amount=Decimal(3000))],
         },
     )
     jp_admin = make_user("country_admin", jp, "country_admin-jp-matrix")

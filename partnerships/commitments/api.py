@@ -12,8 +12,22 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from partnerships import commitments
-from partnerships import commitments_serializers as s
+from partnerships.commitments import serializers as s
+from partnerships.commitments.payments import tranche_mark_paid
+from partnerships.commitments.permissions import (
+    require_confirmer,
+    require_creator,
+    require_official,
+    require_payer,
+    resolve_tenant,
+)
+from partnerships.commitments.services import (
+    commitment_confirm,
+    commitment_create,
+    commitment_update,
+    commitment_withdraw,
+)
+from partnerships.commitments.totals import commitment_totals
 from partnerships.models import CoInvestmentCommitment
 from portal.api.viewsets import TenantScopedViewSet
 
@@ -43,13 +57,11 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     @extend_schema(request=s.CommitmentWriteSerializer, responses={201: s.CommitmentSerializer})
     def create(self, request: Request) -> Response:
-        commitments.require_creator(request.user)  # the role before the body: 403, not 400
+        require_creator(request.user)  # the role before the body: 403, not 400
         body = s.CommitmentWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tenant = commitments.resolve_tenant(
-            actor=request.user, tenant_code=body.validated_data.get("tenant")
-        )
-        commitment = commitments.commitment_create(
+        tenant = resolve_tenant(actor=request.user, tenant_code=body.validated_data.get("tenant"))
+        commitment = commitment_create(
             actor=request.user, tenant=tenant, data=body.validated_data_for_service()
         )
         response = self._reloaded(commitment.pk)
@@ -59,7 +71,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(request=s.CommitmentWriteSerializer, responses=s.CommitmentSerializer)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         commitment = self.get_object()
-        commitments.require_official(request.user, commitment.tenant_id)
+        require_official(request.user, commitment.tenant_id)
         body = s.CommitmentWriteSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         if "tenant" in body.validated_data:
@@ -67,7 +79,7 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                 {"tenant": ["A commitment cannot move to another country."]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        commitment = commitments.commitment_update(
+        commitment = commitment_update(
             commitment=commitment,
             actor=request.user,
             version=body.validated_data.get("version"),
@@ -87,16 +99,12 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(request=s.VersionSerializer, responses=s.CommitmentSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        return self._at_version(
-            request, commitments.require_confirmer, commitments.commitment_confirm
-        )
+        return self._at_version(request, require_confirmer, commitment_confirm)
 
     @extend_schema(request=s.VersionSerializer, responses=s.CommitmentSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
-        return self._at_version(
-            request, commitments.require_official, commitments.commitment_withdraw
-        )
+        return self._at_version(request, require_official, commitment_withdraw)
 
     @extend_schema(request=s.PaySerializer, responses=s.CommitmentSerializer)
     @action(detail=True, methods=["post"], url_path=r"tranches/(?P<tranche_id>\d+)/pay")
@@ -104,11 +112,11 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         self, request: Request, pk: str | None = None, tranche_id: str | None = None
     ) -> Response:
         commitment = self.get_object()
-        commitments.require_payer(request.user, commitment.tenant_id)
+        require_payer(request.user, commitment.tenant_id)
         tranche = get_object_or_404(commitment.tranches.all(), pk=tranche_id)
         body = s.PaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        commitments.tranche_mark_paid(
+        tranche_mark_paid(
             commitment=commitment,
             tranche_id=tranche.pk,
             actor=request.user,
@@ -122,4 +130,4 @@ class CommitmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def totals(self, request: Request) -> Response:
         """USD totals by country, vehicle and status of the commitments you may see (list filters apply)."""
         queryset = self.filter_queryset(self.get_queryset())
-        return Response(s.TotalsSerializer(commitments.commitment_totals(queryset)).data)
+        return Response(s.TotalsSerializer(commitment_totals(queryset)).data)

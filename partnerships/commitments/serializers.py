@@ -1,4 +1,5 @@
-"""API shapes for commitments. Only shape and types here; the rules are in commitments.py."""
+"""API shapes for commitments. Only shape and types here; the rules are in ``services`` and
+``validation``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from partnerships import commitments
+from partnerships.commitments.money import money_text
+from partnerships.commitments.validation import CommitmentData, TrancheInput
 from partnerships.models import CoInvestmentCommitment
 from partnerships.serializers import StrictMixin, WholeObjectMixin
 from portal.api.fields import TextField
@@ -68,14 +70,12 @@ class CommitmentWriteSerializer(StrictMixin, serializers.Serializer):
         required=False, help_text="The version you saw (PATCH: required)."
     )
 
-    def validated_data_for_service(self) -> commitments.CommitmentData:
+    def validated_data_for_service(self) -> CommitmentData:
         data: dict[str, Any] = {
             k: v for k, v in self.validated_data.items() if k not in ("tenant", "version")
         }
         if "tranches" in data:
-            data["tranches"] = [
-                commitments.TrancheInput(t["due_date"], t["amount"]) for t in data["tranches"]
-            ]
+            data["tranches"] = [TrancheInput(t["due_date"], t["amount"]) for t in data["tranches"]]
         return data  # type: ignore[return-value]
 
 
@@ -113,7 +113,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_amount(self, obj: CoInvestmentCommitment) -> str:
-        return commitments.money_text(obj.amount, obj.currency)
+        return money_text(obj.amount, obj.currency)
 
     def get_fx_rate(self, obj: CoInvestmentCommitment) -> str:
         return format(obj.fx_rate.normalize(), "f")
@@ -123,7 +123,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
             {
                 "id": t.pk,
                 "due_date": t.due_date.isoformat(),
-                "amount": commitments.money_text(t.amount, obj.currency),
+                "amount": money_text(t.amount, obj.currency),
                 "status": t.status,
                 "paid_at": t.paid_at.isoformat() if t.paid_at else None,
                 "payment_reference": t.payment_reference,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from partnerships import commitments_views as views
+from partnerships.commitments import views
 
 urlpatterns = [
     path("commitments/", views.commitment_list, name="commitments"),

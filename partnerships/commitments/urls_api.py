@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from partnerships.commitments_api import CommitmentViewSet
+from partnerships.commitments.api import CommitmentViewSet
 
 router = SimpleRouter()
 router.register("commitments", CommitmentViewSet, basename="commitment")

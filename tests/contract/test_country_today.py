@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from partnerships import commitments, services, workflow
+from partnerships import services, workflow
+from partnerships.commitments import payments, validation
 from partnerships.models import CountryApplication, Decision, Obligation, State, Tranche
 from portal.tenancy.models import Tenant
 from tests.factories import create_application, make_user
@@ -138,9 +139,9 @@ def test_tranches_are_overdue_by_their_countrys_date(official_jp, official_fr, j
         confirmed_commitment(
             official, tenant, approver,
             currency=currency, amount=Decimal("1000"), commitment_date=dt.date(2026, 1, 5),
-            tranches=[commitments.TrancheInput(UTC_TODAY, Decimal("1000"))],
+            tranches=[validation.TrancheInput(UTC_TODAY, Decimal("1000"))],
         )  # fmt: skip
-    assert commitments.mark_overdue_tranches() == 1
+    assert payments.mark_overdue_tranches() == 1
     assert dict(Tranche.objects.values_list("commitment__tenant__code", "status")) == {
         "JP": "overdue",
         "FR": "scheduled",

@@ -292,7 +292,7 @@ def test_patch_with_an_incomplete_nested_object_is_400(api, official_jp, jp, pat
 
 
 def test_commitment_patch_with_an_incomplete_tranche_is_400(api, official_jp, jp):
-    from partnerships.commitments_serializers import EXAMPLE
+    from partnerships.commitments.serializers import EXAMPLE
     from tests.partnerships.test_commitments import load_rates
 
     load_rates()

@@ -348,11 +348,11 @@ def _three_countries(official_jp: Any, jp: Any, official_fr: Any, fr: Any) -> di
         ),
         "gone": make_commitment(official_fr, fr, amount=Decimal("5"), currency="EUR", tranches=[]),
     }
-    from partnerships import commitments
+    from partnerships.commitments import payments, services
 
-    commitments.commitment_withdraw(commitment=made["gone"], actor=official_fr, version=1)
+    services.commitment_withdraw(commitment=made["gone"], actor=official_fr, version=1)
     tranche = made["jp"].tranches.order_by("due_date").first()
-    commitments.tranche_mark_paid(
+    payments.tranche_mark_paid(
         commitment=made["jp"], tranche_id=tranche.pk, actor=approver, payment_reference="P"
     )
     return made
@@ -449,7 +449,7 @@ def test_paid_and_overdue_tranches_show_in_the_detail(api, official_jp, jp):
         commitment_date=dt.date(2025, 1, 2),
         tranches=schedule(("2025-02-01", "150000000000")),
     )
-    from partnerships.commitments import mark_overdue_tranches
+    from partnerships.commitments.payments import mark_overdue_tranches
 
     mark_overdue_tranches()
     body = api.as_user(official_jp).get(f"{URL}{commitment.pk}/").json()

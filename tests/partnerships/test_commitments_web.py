@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from partnerships import commitments
-from partnerships.commitments_views import chart
+from partnerships.commitments import dashboard, money, payments
+from partnerships.commitments.chart import chart
+from partnerships.commitments.totals import commitment_timeline, commitment_totals
 from partnerships.models import CoInvestmentCommitment
 from portal.audit.models import AuditEvent
 from tests.factories import make_user
@@ -75,7 +76,7 @@ def test_people_without_a_role_are_refused(client, db):
 def test_programme_dashboard_totals_and_chart(client, official_jp, jp, official_fr, fr):
     approver = make_user("approver")
     confirmed = confirmed_commitment(official_jp, jp, approver)
-    commitments.tranche_mark_paid(
+    payments.tranche_mark_paid(
         commitment=confirmed,
         tranche_id=confirmed.tranches.order_by("due_date").first().pk,
         actor=approver,
@@ -91,10 +92,10 @@ def test_programme_dashboard_totals_and_chart(client, official_jp, jp, official_
     response = as_user(client, make_user("auditor")).get("/commitments/")
     assert response.status_code == 200
     html = response.content.decode()
-    totals = commitments.commitment_totals(CoInvestmentCommitment.objects.all())
+    totals = commitment_totals(CoInvestmentCommitment.objects.all())
     total = sum((c.usd_amount for c in CoInvestmentCommitment.objects.all()), Decimal(0))
     assert totals["total"]["usd_amount"] == total
-    assert commitments.format_money(total, "USD", "en") in html
+    assert money.format_money(total, "USD", "en") in html
     assert "<svg" in html and "<polyline" in html and 'role="img"' in html
     assert "By country" in html and "By vehicle" in html and "By status" in html
     assert unlabelled_inputs(html) == []
@@ -116,10 +117,10 @@ def test_dashboard_is_translated_and_amounts_follow_the_locale(client, official_
 def test_chart_geometry_is_cumulative_by_month(official_jp, jp):
     approver = make_user("approver")
     confirmed_commitment(official_jp, jp, approver)
-    points = commitments.commitment_timeline(CoInvestmentCommitment.objects.all())
+    points = commitment_timeline(CoInvestmentCommitment.objects.all())
     geometry = chart(points)
     assert geometry is not None
-    assert geometry["rows"][-1]["committed"] == commitments.format_money(
+    assert geometry["rows"][-1]["committed"] == money.format_money(
         sum((c.usd_amount for c in CoInvestmentCommitment.objects.all()), Decimal(0)), "USD"
     )
     assert len(geometry["committed"].split()) == len(geometry["rows"])
@@ -301,8 +302,8 @@ def test_csv_export_is_scoped_to_the_officials_country(client, official_jp, jp, 
 def test_panels_count_what_waits(official_jp, jp):
     approver = make_user("approver")
     make_commitment(official_jp, jp)
-    official_panels = {p.title: p.count for p in commitments.commitment_panels(official_jp)}
-    approver_panels = {p.title: p.count for p in commitments.commitment_panels(approver)}
+    official_panels = {p.title: p.count for p in dashboard.commitment_panels(official_jp)}
+    approver_panels = {p.title: p.count for p in dashboard.commitment_panels(approver)}
     assert official_panels["Proposed commitments"] == 1
     assert approver_panels["Commitments to confirm"] == 1
-    assert commitments.commitment_panels(make_user("reviewer")) == []
+    assert dashboard.commitment_panels(make_user("reviewer")) == []

@@ -19,7 +19,10 @@ from django.utils import timezone
 
 from compliance.models import TerritoryListVersion
 from compliance.services import application_screen
-from partnerships import commitments, workflow
+from partnerships import workflow
+from partnerships.commitments.payments import tranche_mark_paid
+from partnerships.commitments.services import commitment_confirm, commitment_create
+from partnerships.commitments.validation import TrancheInput
 from partnerships.models import (
     CoInvestmentCommitment,
     CountryApplication,
@@ -307,25 +310,23 @@ class Command(BaseCommand):
                 "commitment_date": today,
                 "partnership": partnership.pk if partnership else None,
                 "tranches": [
-                    commitments.TrancheInput(due_date=today + dt.timedelta(days=30), amount=first),
-                    commitments.TrancheInput(
-                        due_date=today + dt.timedelta(days=395), amount=total - first
-                    ),
+                    TrancheInput(due_date=today + dt.timedelta(days=30), amount=first),
+                    TrancheInput(due_date=today + dt.timedelta(days=395), amount=total - first),
                 ],
             }
-            commitment = commitments.commitment_create(
+            commitment = commitment_create(
                 actor=users[f"official-{code.lower()}"],
                 tenant=tenant,
                 data=data,  # type: ignore[arg-type]
             )
             made += 1
             if partnership is not None:
-                commitment = commitments.commitment_confirm(
+                commitment = commitment_confirm(
                     commitment=commitment, actor=users["approver"], version=commitment.version
                 )
                 tranche = commitment.tranches.order_by("due_date").first()
                 assert tranche is not None
-                commitments.tranche_mark_paid(
+                tranche_mark_paid(
                     commitment=commitment,
                     tranche_id=tranche.pk,
                     actor=users["approver"],
