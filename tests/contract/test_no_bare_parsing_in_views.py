@@ -14,7 +14,8 @@ VIEW_MODULES = sorted(
     path
     for package in ("portal", "partnerships", "compliance")
     for path in (ROOT / package).rglob("*.py")
-    if path.name in ("views.py", "api.py", "forms.py") or path.name.endswith(("_views.py", "_api.py"))
+    if path.name in ("views.py", "api.py", "forms.py")
+    or path.name.endswith(("_views.py", "_api.py"))
 )
 CONVERTERS = {"int", "float", "Decimal"}
 METHODS = {"fromisoformat", "isdigit", "isdecimal", "isnumeric"}
