@@ -1,6 +1,6 @@
 """The commitment form of the pages: what was posted parsed into service data (every value
 through ``portal.parse``, amounts as the reader's language writes them), the form's context,
-and service errors keyed as the form's fields."""
+and a service's errors keyed as the form's fields."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 from typing import Any, cast
 
 import pycountry
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -144,10 +143,10 @@ FORM_FIELDS = (
 )
 
 
-def service_errors(exc: ValidationError) -> dict[str, list[str]]:
-    """Field errors keyed as the form's fields; anything else goes to ``general``."""
-    errors: dict[str, list[str]] = {}
-    items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("general", exc.messages)]
-    for key, messages_ in items:
-        errors.setdefault(key if key in FORM_FIELDS else "general", []).extend(messages_)
-    return errors
+def form_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A service's errors (``ServiceOutcome.errors``) keyed as the form's fields; any other key
+    (``"detail"``, ``"version"``, ``"partnership"`` …) goes to ``general``."""
+    keyed: dict[str, list[str]] = {}
+    for key, messages_ in errors.items():
+        keyed.setdefault(key if key in FORM_FIELDS else "general", []).extend(messages_)
+    return keyed

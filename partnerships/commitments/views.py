@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from partnerships.commitments.chart import chart
 from partnerships.commitments.export import csv_rows
-from partnerships.commitments.forms import form_context, parse_form, service_errors
+from partnerships.commitments.forms import form_context, form_errors, parse_form
 from partnerships.commitments.money import format_money, money_text
 from partnerships.commitments.payments import tranche_mark_paid
 from partnerships.commitments.permissions import PAYMENT_ROLES, require_payer, resolve_tenant
@@ -36,10 +36,10 @@ from partnerships.commitments.services import (
 from partnerships.commitments.totals import commitment_timeline, commitment_totals
 from partnerships.models import CoInvestmentCommitment, Partnership
 from portal import parse
-from portal.errors import ConflictError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Tenant
 from portal.tenancy.roles import Role
+from portal.ui.service_errors import ALL, service_errors
 
 PAGE_SIZE = 50
 Status = CoInvestmentCommitment.Status
@@ -172,14 +172,13 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data, errors, posted = parse_form(request.POST, need_tenant=len(editable) > 1)
         if not errors:
-            try:
+            with service_errors(request) as outcome:
                 tenant = resolve_tenant(actor=request.user, tenant_code=posted["tenant"] or None)
                 commitment = commitment_create(actor=request.user, tenant=tenant, data=data)
-            except ValidationError as exc:
-                errors = service_errors(exc)
-            else:
+            if outcome.ok:
                 messages.success(request, _("Commitment recorded."))
                 return redirect("commitment-detail", pk=commitment.pk)
+            errors = form_errors(outcome.errors)
     context = form_context(request, editable, errors=errors, posted=posted, commitment=None)
     return render(request, "commitments/form.html", context, status=400 if errors else 200)
 
@@ -213,18 +212,16 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data, errors, posted = parse_form(request.POST, need_tenant=False)
         version = parse.lenient_integer(posted["version"], minimum=1)
         if not errors:
-            try:
+            with service_errors(request) as outcome:
                 commitment_update(
                     commitment=commitment, actor=request.user, version=version, data=data
                 )
-            except ValidationError as exc:
-                errors = service_errors(exc)
-            except ConflictError as exc:
-                messages.error(request, str(exc))
-                return redirect("commitment-detail", pk=pk)
-            else:
+            if outcome.ok:
                 messages.success(request, _("Commitment updated."))
                 return redirect("commitment-detail", pk=pk)
+            if outcome.kind == "conflict":  # already a message: back to the commitment
+                return redirect("commitment-detail", pk=pk)
+            errors = form_errors(outcome.errors)
     context = form_context(
         request, [commitment.tenant_id], errors=errors, posted=posted, commitment=commitment
     )
@@ -279,17 +276,13 @@ def commitment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     }.get(action)
     if service is None:
         raise Http404
-    try:
+    with service_errors(request, to_messages=ALL) as outcome:
         service(
             commitment=commitment,
             actor=request.user,
             version=parse.lenient_integer(request.POST.get("version"), minimum=1),
         )
-    except (ConflictError, ValidationError) as exc:
-        messages.error(
-            request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        )
-    else:
+    if outcome.ok:
         messages.success(
             request,
             _("Commitment confirmed.") if action == "confirm" else _("Commitment withdrawn."),
@@ -303,19 +296,13 @@ def tranche_pay(request: HttpRequest, pk: int, tranche_id: int) -> HttpResponse:
     commitment = _visible(request, pk)
     require_payer(request.user, commitment.tenant_id)
     tranche = get_object_or_404(commitment.tranches.all(), pk=tranche_id)
-    try:
+    with service_errors(request, to_messages=ALL) as outcome:
         tranche_mark_paid(
             commitment=commitment,
             tranche_id=tranche.pk,
             actor=request.user,
             payment_reference=parse.text(request.POST.get("payment_reference"), max_length=100),
         )
-    except parse.ParseError as exc:
-        messages.error(request, str(exc))
-    except (ConflictError, ValidationError) as exc:
-        messages.error(
-            request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        )
-    else:
+    if outcome.ok:
         messages.success(request, _("Payment recorded."))
     return redirect(reverse("commitment-detail", kwargs={"pk": pk}) + f"#tranche-{tranche.pk}")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.messages import get_messages
 
 from partnerships.commitments import dashboard, money, payments
 from partnerships.commitments.chart import chart
@@ -307,3 +308,57 @@ def test_panels_count_what_waits(official_jp, jp):
     assert official_panels["Proposed commitments"] == 1
     assert approver_panels["Commitments to confirm"] == 1
     assert dashboard.commitment_panels(make_user("reviewer")) == []
+
+
+def _messages(response: Any) -> list[str]:
+    """The last message queued (earlier redirects are not followed, so theirs are still queued)."""
+    return [str(m) for m in get_messages(response.wsgi_request)][-1:]
+
+
+def test_service_errors_become_form_errors_or_messages(client, official_jp, jp):
+    """The pages' service errors (issue #13: through portal.ui.service_errors): invalid input on
+    the form (400), a conflict or refusal of an action as a message and a redirect."""
+    commitment = make_commitment(official_jp, jp)
+    as_user(client, official_jp)
+    edit = {
+        "vehicle": "global_expansion",
+        "amount": "100",
+        "currency": "JPY",
+        "commitment_date": "2026-04-15",
+        "tranche_due_date": ["2026-05-01"],
+        "tranche_amount": ["100"],
+    }
+    # No version: the service's "version" error lands in the form's general errors.
+    response = client.post(f"/commitments/{commitment.pk}/edit/", edit)
+    assert response.status_code == 400
+    assert "Send the version you saw." in response.content.decode()
+    # A stale version: a message, back to the commitment, nothing changed.
+    response = client.post(f"/commitments/{commitment.pk}/edit/", {**edit, "version": "7"})
+    assert response.status_code == 302 and response["Location"].endswith(
+        f"/commitments/{commitment.pk}/"
+    )
+    assert _messages(response) == ["The commitment changed since you loaded it; reload it."]
+    # An application of no one's: the service's field error on the form's field.
+    response = client.post("/commitments/new/", {**edit, "application": "999999"})
+    assert response.status_code == 400 and "Unknown application." in response.content.decode()
+    # An action without its version: the message of the ValidationError.
+    response = client.post(f"/commitments/{commitment.pk}/withdraw/", {})
+    assert _messages(response) == ["Send the version you saw."]
+    commitment.refresh_from_db()
+    assert commitment.status == "proposed" and commitment.version == 1
+
+
+def test_payment_errors_are_messages(client, official_jp, jp):
+    approver = make_user("approver")
+    commitment = confirmed_commitment(official_jp, jp, approver)
+    tranche = commitment.tranches.order_by("due_date").first()
+    as_user(client, approver)
+    url = f"/commitments/{commitment.pk}/tranches/{tranche.pk}/pay/"
+    response = client.post(url, {"payment_reference": "   "})
+    assert response.status_code == 302 and _messages(response) == ["Give the payment reference."]
+    response = client.post(url, {"payment_reference": "SWIFT-1"})
+    assert _messages(response) == ["Payment recorded."]
+    response = client.post(url, {"payment_reference": "SWIFT-2"})
+    assert _messages(response) == ["This tranche is Paid."]
+    tranche.refresh_from_db()
+    assert tranche.payment_reference == "SWIFT-1"
