@@ -252,11 +252,12 @@ def _record_results(
     list_version: TerritoryListVersion,
     policy_version: ScreeningPolicyVersion,
     task_id: str,
-) -> dict[int, tuple[ScreeningResult, str]]:
+) -> dict[int, tuple[ScreeningResult, str, bool]]:
     """``_record_result`` for a batch: one read of the list's territories, one insert of the
     results, one append of their audit events; a result already recorded for an application
     version, list version and policy version is kept (idempotent). Returns each
-    application's result and the rationale a decision on its word states."""
+    application's result, the rationale a decision on its word states, and whether the
+    result was recorded now."""
     policy = policy_of(policy_version)
     codes = {code for a in applications for code in territory_subjects(a, policy)}
     territories = {
@@ -320,7 +321,9 @@ def _record_results(
             ]
         )
     return {
-        a.pk: (recorded[key], rationales[key]) for a in applications for key in [(a.pk, a.version)]
+        a.pk: (recorded[key], rationales[key], key not in existing)
+        for a in applications
+        for key in [(a.pk, a.version)]
     }
 
 
@@ -363,6 +366,94 @@ def application_rescreen(*, application_id: int, list_version_id: int, task_id: 
         return "held" if moved else "recorded"
 
 
+def applications_rescreen(
+    *, application_ids: list[int], list_version_id: int, task_id: str = ""
+) -> dict[str, int]:
+    """``application_rescreen`` for a chunk, in one transaction: one read of the list's
+    territories, one insert of the results and one audit append for them, the partnerships
+    of approved ones locked in one query. Returns how many of ``application_ids`` ended each
+    way (the words of ``application_rescreen``).
+
+    A chunk that fails for any other reason than a transient one (``NoTerritoryList``,
+    database errors: the task retries those) is redone one application at a time, so one
+    application that cannot be screened never holds back the others.
+    """
+    try:
+        return _rescreen_batch(application_ids, list_version_id, task_id)
+    except (NoTerritoryList, OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("re-screening chunk %s failed; one at a time now", application_ids[:5])
+        counts: dict[str, int] = {}
+        for application_id in application_ids:
+            what = application_rescreen(
+                application_id=application_id, list_version_id=list_version_id, task_id=task_id
+            )
+            counts[what] = counts.get(what, 0) + 1
+        return counts
+
+
+def _rescreen_batch(
+    application_ids: list[int], list_version_id: int, task_id: str
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    def count(what: str, n: int = 1) -> None:
+        if n:
+            counts[what] = counts.get(what, 0) + n
+
+    with transaction.atomic():
+        _lock_list_shared()
+        current, policy_version = current_list_version(), current_policy_version()
+        if current is None or current.pk != list_version_id or policy_version is None:
+            count("superseded", len(application_ids))  # a newer list's re-screening covers it
+            return counts
+        targets = list(
+            CountryApplication.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .prefetch_related("sites")
+            .filter(pk__in=application_ids, state__in=RESCREEN_STATES)
+            .order_by("pk")
+        )
+        found = {a.pk for a in targets}
+        count("skipped", sum(1 for pk in application_ids if pk not in found))
+        if not targets:
+            return counts
+        results = _record_results(
+            applications=targets,
+            list_version=current,
+            policy_version=policy_version,
+            task_id=task_id,
+        )
+        fresh = [a for a in targets if results[a.pk][2]]
+        count("done", len(targets) - len(fresh))  # recorded with its move already
+        approved = [a for a in fresh if a.state == State.APPROVED]
+        partnerships = {
+            p.application_id: p
+            for p in Partnership.objects.select_for_update().filter(application__in=approved)
+        } if approved else {}  # fmt: skip
+        for application in fresh:
+            result, rationale, _ = results[application.pk]
+            if application.state == State.APPROVED:
+                count(
+                    _partnership_recheck(
+                        application=application,
+                        result=result,
+                        partnership=partnerships.get(application.pk),
+                    )
+                )
+                continue
+            moved = application_hold_after_rescreen(
+                application_id=application.pk,
+                outcome=result.outcome,
+                list_version=current.number,
+                summary=result.findings,
+                rationale=rationale,
+            )
+            count("held" if moved else "recorded")
+    return counts
+
+
 def partnership_recheck(*, application: CountryApplication, result: ScreeningResult) -> str:
     """Flag an approved partnership that no longer passes; its state does not change.
 
@@ -370,6 +461,12 @@ def partnership_recheck(*, application: CountryApplication, result: ScreeningRes
     (needs_review findings on the same rule and subject). Anything blocked never passes.
     """
     partnership = Partnership.objects.select_for_update().filter(application=application).first()
+    return _partnership_recheck(application=application, result=result, partnership=partnership)
+
+
+def _partnership_recheck(
+    *, application: CountryApplication, result: ScreeningResult, partnership: Partnership | None
+) -> str:
     if partnership is None:
         return "skipped"
     new = concerns(result.findings) - concerns(application.screening_summary or [])

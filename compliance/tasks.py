@@ -73,15 +73,13 @@ def rescreen_all(self: Any, list_version_id: int) -> int:
 
 @shared_task(name="compliance.rescreen_chunk", **RELIABLE)
 def rescreen_chunk(self: Any, list_version_id: int, application_ids: list[int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    """Re-screen a chunk in one transaction (``services.applications_rescreen``)."""
     with actor_context(system_label="task:compliance.rescreen_chunk"):
-        for application_id in application_ids:
-            what = services.application_rescreen(
-                application_id=application_id,
-                list_version_id=list_version_id,
-                task_id=self.request.id or "",
-            )
-            counts[what] = counts.get(what, 0) + 1
+        counts = services.applications_rescreen(
+            application_ids=application_ids,
+            list_version_id=list_version_id,
+            task_id=self.request.id or "",
+        )
         services.rescreen_progress(list_version_id=list_version_id, done=len(application_ids))
     return counts
 
