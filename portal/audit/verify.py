@@ -8,22 +8,22 @@ C-level ``hmac.digest`` call. See docs/audit.md for measured numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import hmac
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
 
-from portal.audit.chain import GENESIS_HASH, LEGACY_KEY_ID, Keyring, digest, keyring
+from portal.audit.chain import GENESIS_HASH, LEGACY_KEY_ID, Keyring, keyring
 from portal.audit.checkpoints import Checkpoint, load_checkpoints
 
-# The hashed fields in the order the SELECT below returns them (after id, key_id, hash).
-_PAYLOAD_KEYS = (
-    "prev_hash", "occurred_at", "actor_id", "actor_username", "actor_label", "role",
-    "tenant_code", "verb", "object_type", "object_id", "object_label", "changes", "reason",
-    "request_id", "client_ip",
-)  # fmt: skip
-_CHANGES = _PAYLOAD_KEYS.index("changes")
+# The hashed fields (chain.HASHED_FIELDS and prev_hash), after id, key_id and hash; the
+# payload dict in _walk_cursor names them in this order.
 _SELECT = """
     SELECT id, key_id, hash, prev_hash,
            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
@@ -31,6 +31,7 @@ _SELECT = """
            object_id, object_label, changes::text, reason, request_id, host(client_ip)
     FROM audit_auditevent WHERE id > %s ORDER BY id
 """
+_SELECT_UNTIL = _SELECT.replace("WHERE id > %s", "WHERE id > %s AND id <= %s")
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,45 @@ def _walk(
     keys: Keyring,
     anchors: dict[int, Checkpoint],
     chunk_size: int,
+    until_id: int | None = None,
 ) -> VerifyResult:
-    """Check every event after ``after_id``: key order, keyed hash, link, anchors."""
+    """Check every event after ``after_id`` (up to ``until_id`` when given): key order, keyed
+    hash, link, anchors."""
+    # A named (server-side) cursor needs a transaction; it also gives one snapshot.
+    with transaction.atomic():
+        connection.ensure_connection()
+        return _walk_cursor(
+            connection.connection, after_id=after_id, expected_prev=expected_prev, rank=rank,
+            keys=keys, anchors=anchors, chunk_size=chunk_size, until_id=until_id,
+        )  # fmt: skip
+
+
+def _walk_cursor(
+    conn: Any,
+    *,
+    after_id: int,
+    expected_prev: str,
+    rank: int,
+    keys: Keyring,
+    anchors: dict[int, Checkpoint],
+    chunk_size: int,
+    until_id: int | None,
+) -> VerifyResult:
+    """``_walk`` on a psycopg connection already inside the transaction (and snapshot) to read."""
     checked = 0
     last_id: int | None = after_id or None
-    pending = sorted(cp_id for cp_id in anchors if cp_id > after_id)
+    pending = sorted(
+        cp_id for cp_id in anchors if cp_id > after_id and (until_id is None or cp_id <= until_id)
+    )
     next_anchor = pending.pop(0) if pending else None
     secrets, order = keys.secrets, keys.order
     found = 0
+    loads, dumps, sort_keys, hmac_digest = (
+        orjson.loads,
+        orjson.dumps,
+        orjson.OPT_SORT_KEYS,
+        hmac.digest,
+    )
 
     def bad(event_id: int, problem: str, cp: Checkpoint | None = None) -> VerifyResult:
         return VerifyResult(
@@ -88,14 +120,19 @@ def _walk(
             from_id=after_id, checkpoints=found, checkpoint=cp.name if cp else None,
         )  # fmt: skip
 
-    # A named (server-side) cursor needs a transaction; it also gives one snapshot.
-    with transaction.atomic():
-        connection.ensure_connection()
-        raw = connection.connection.cursor(name="portal_audit_verify")
-        with raw:  # closed on every way out, early returns included
+    raw = conn.cursor(name="portal_audit_verify")
+    with raw:  # closed on every way out, early returns included
+        if until_id is None:
             raw.execute(_SELECT, [after_id])
-            for row in _rows(raw, chunk_size):
-                event_id, key_id, stored = row[0], row[1], row[2]
+        else:
+            raw.execute(_SELECT_UNTIL, [after_id, until_id])
+        rows = _Prefetch(raw, chunk_size)
+        try:
+            for (
+                event_id, key_id, stored, prev_hash, occurred_at, actor_id, actor_username,
+                actor_label, role, tenant_code, verb, object_type, object_id, object_label,
+                changes, reason, request_id, client_ip,
+            ) in rows:  # fmt: skip
                 checked += 1
                 if next_anchor is not None and next_anchor < event_id:
                     # The event a checkpoint anchored is gone.
@@ -104,15 +141,24 @@ def _walk(
                 if key_rank is None or key_rank < rank:
                     return bad(event_id, "key")
                 rank = key_rank
-                values = list(row[3:])
-                values[_CHANGES] = orjson.loads(values[_CHANGES])
-                payload = orjson.dumps(
-                    dict(zip(_PAYLOAD_KEYS, values, strict=True)), option=orjson.OPT_SORT_KEYS
-                )
-                secret = None if key_id == LEGACY_KEY_ID else secrets[key_id]
-                if digest(payload, secret) != stored:
+                payload = dumps(
+                    {
+                        "prev_hash": prev_hash, "occurred_at": occurred_at, "actor_id": actor_id,
+                        "actor_username": actor_username, "actor_label": actor_label,
+                        "role": role, "tenant_code": tenant_code, "verb": verb,
+                        "object_type": object_type, "object_id": object_id,
+                        "object_label": object_label, "changes": loads(changes),
+                        "reason": reason, "request_id": request_id, "client_ip": client_ip,
+                    },
+                    option=sort_keys,
+                )  # fmt: skip
+                if key_id == LEGACY_KEY_ID:
+                    computed = hashlib.sha256(payload).hexdigest()
+                else:
+                    computed = hmac_digest(secrets[key_id], payload, "sha256").hex()
+                if computed != stored:
                     return bad(event_id, "hash")
-                if row[3] != expected_prev:
+                if prev_hash != expected_prev:
                     return bad(event_id, "link")
                 if event_id == next_anchor:
                     if anchors[event_id].head_hash != stored:
@@ -121,6 +167,8 @@ def _walk(
                     next_anchor = pending.pop(0) if pending else None
                 expected_prev = stored
                 last_id = event_id
+        finally:
+            rows.close()
     if next_anchor is not None:  # a checkpoint names an event beyond the end: events removed
         return bad(next_anchor, "checkpoint", anchors[next_anchor])
     return VerifyResult(
@@ -129,12 +177,48 @@ def _walk(
     )  # fmt: skip
 
 
-def _rows(cursor: object, chunk_size: int) -> Iterable[tuple]:  # type: ignore[type-arg]
-    while True:
-        batch = cursor.fetchmany(chunk_size)  # type: ignore[attr-defined]
-        if not batch:
-            return
-        yield from batch
+class _Prefetch:
+    """The rows of a server-side cursor, each batch fetched by a thread while the previous
+    one is hashed: PostgreSQL formats the next rows (and the socket waits, without the GIL)
+    in parallel with the hashing. At most ``depth`` batches are alive at once (the one being
+    hashed and the one being fetched), so memory stays flat."""
+
+    def __init__(self, cursor: Any, chunk_size: int, depth: int = 2) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._slots = threading.Semaphore(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(cursor, chunk_size), name="audit-verify-fetch", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, cursor: Any, chunk_size: int) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self._slots.acquire(timeout=0.1):
+                    continue
+                batch = cursor.fetchmany(chunk_size)
+                self._queue.put(batch)
+                if not batch:
+                    return
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._queue.put(exc)
+
+    def __iter__(self) -> Iterator[tuple]:  # type: ignore[type-arg]
+        while True:
+            batch = self._queue.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if not batch:
+                return
+            yield from batch
+            del batch
+            self._slots.release()
+
+    def close(self) -> None:
+        """Stop fetching; returns once the thread no longer uses the cursor."""
+        self._stop.set()
+        self._thread.join()
 
 
 def _signature_problem(checkpoints: list[Checkpoint]) -> VerifyResult | None:
