@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -33,8 +34,6 @@ def _check_migrations() -> str | None:
 
 
 def _check_redis() -> str | None:
-    import redis
-
     try:
         client = redis.Redis.from_url(
             redis_py_url(settings.REDIS_URL),

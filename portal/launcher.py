@@ -7,6 +7,8 @@ beat until Ctrl-C (SIGINT) or SIGTERM, and stops everything it started.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import secrets
 import signal
@@ -24,12 +26,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def _die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the launcher dies (even by kill -9), so no orphaned
     server keeps the port and the next ``make run`` starts cleanly."""
-    try:
-        import ctypes
-
+    with contextlib.suppress(OSError):  # not Linux: no prctl, nothing to do
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def demo_password() -> str:

@@ -6,6 +6,7 @@ from typing import Any, Self
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language_info
 from knox.models import AbstractAuthToken
@@ -158,8 +159,6 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        from django.utils import timezone
-
         if self.accepted_at:
             return "accepted"
         if self.revoked_at:

@@ -15,6 +15,8 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -122,9 +124,6 @@ def _next_url(request: HttpRequest) -> str:
 
 def _qr_svg(data: str) -> str:
     """The enrolment QR code as inline SVG (no image request, no third party)."""
-    import qrcode
-    import qrcode.image.svg
-
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()
     image.save(buffer)

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -35,8 +36,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's handler plus: oversized bodies answer 413, and every error is JSON, including
     unexpected ones (500 ``{"detail", "request_id"}``, logged with the request id and the
     traceback), whatever ``DEBUG`` says."""
-    from django.core.exceptions import RequestDataTooBig
-
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     if isinstance(exc, ConflictError):

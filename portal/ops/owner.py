@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connections
+from psycopg import sql
 
 _CREDENTIAL_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
 
@@ -55,8 +56,6 @@ def grant_app_role(*, using: str = "default", **_: object) -> None:
     """
     if not owner_is_distinct():
         return
-    from psycopg import sql
-
     role = sql.Identifier(app_role_name())
     connection = connections[using]
     with connection.cursor() as cursor:

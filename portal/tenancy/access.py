@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import BigIntegerField, CharField, QuerySet, Value
+from django.utils.translation import gettext as _
 
 from portal.tenancy.roles import PROGRAMME_READERS, Role
 
@@ -59,22 +61,22 @@ def access_for(user: Any) -> Access:
     """The user's roles, from one query, cached on the user object for this request.
 
     One query (programme roles UNION ALL memberships), not two: every authenticated request
-    reads it, so the round trip counts (bench/README.md).
+    reads it, so the round trip counts (bench/README.md). The rows are read through the
+    user's own relations (``programme_roles``, ``memberships``), so this module needs no
+    import of the models, which build their restricted querysets on it (no cycle).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return _ANONYMOUS
     cached = getattr(user, "_portal_access", None)
     if cached is not None:
         return cached
-    from portal.tenancy.models import Membership, ProgrammeRole
-
-    programme_rows = ProgrammeRole.objects.filter(user=user, ended_at__isnull=True).values_list(
+    programme_rows = user.programme_roles.filter(ended_at__isnull=True).values_list(
         Value(None, output_field=BigIntegerField()),
         Value("", output_field=CharField()),
         "role",
     )
-    membership_rows = Membership.objects.filter(
-        user=user, tenant__status="active", ended_at__isnull=True
+    membership_rows = user.memberships.filter(
+        tenant__status="active", ended_at__isnull=True
     ).values_list("tenant_id", "tenant__code", "role")
     programme: set[str] = set()
     tenant_roles: dict[int, set[str]] = {}
@@ -129,16 +131,12 @@ def acts_as_country(user: Any, tenant_id: int) -> bool:
 
 def require_tenant_role(actor: Any, tenant_id: int, message: str) -> None:
     """PermissionDenied unless ``actor`` is an official or country admin of the tenant."""
-    from django.core.exceptions import PermissionDenied
-
     if not access_for(actor).is_official_of(tenant_id):
         raise PermissionDenied(message)
 
 
 def require_any_tenant(actor: Any, message: str) -> None:
     """PermissionDenied unless ``actor`` is an official or country admin somewhere."""
-    from django.core.exceptions import PermissionDenied
-
     if not access_for(actor).editable_tenant_ids():
         raise PermissionDenied(message)
 
@@ -146,9 +144,6 @@ def require_any_tenant(actor: Any, message: str) -> None:
 def require_programme_role(actor: Any, tenant_id: int, roles: Any, message: str) -> None:
     """PermissionDenied unless ``actor`` holds one of ``roles`` and no role in the tenant
     (conflict of interest)."""
-    from django.core.exceptions import PermissionDenied
-    from django.utils.translation import gettext as _
-
     access = access_for(actor)
     if not access.has_programme_role(*roles):
         raise PermissionDenied(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from portal import hooks
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
-from portal.tenancy.access import forget
+from portal.tenancy.access import access_for, forget
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
 from portal.tenancy.roles import TENANT_ROLES, Role
 
@@ -88,8 +89,6 @@ def role_revoke(*, user: Any, role: str, tenant_code: str | None = None, actor: 
 
 def user_create(*, username: str, password: str, email: str = "", actor: Any = None) -> Any:
     """Create an active user with a validated password; audited."""
-    from django.contrib.auth.password_validation import validate_password
-
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ValidationError(f"User {username!r} already exists.")
@@ -110,11 +109,6 @@ def tenant_for_official(
     ``refused`` (PermissionDenied) when the actor is no country's official; ``not_yours``
     (a field error on ``tenant``, with ``%(code)s``) when the named country is not theirs.
     """
-    from django.core.exceptions import PermissionDenied
-    from django.utils.translation import gettext as _
-
-    from portal.tenancy.access import access_for
-
     editable = access_for(actor).editable_tenant_ids()
     if not editable:
         raise PermissionDenied(refused)
@@ -139,8 +133,6 @@ def tenant_create(
     ISO 639-1 codes; ``time_zone``: an IANA name. Raises PermissionDenied unless ``actor`` is
     a platform admin, ValidationError (by field) for bad or duplicate values.
     """
-    from portal.tenancy.access import access_for
-
     if not access_for(actor).has_programme_role(Role.PLATFORM_ADMIN):
         raise PermissionDenied(_("Only a platform administrator can add a country."))
     tenant = Tenant(code=code, name=name, languages=languages, time_zone=time_zone)

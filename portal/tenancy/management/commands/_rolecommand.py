@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.context import actor_context
+from portal.tenancy.services import user_create, validate_role
 
 
 class RoleCommand(BaseCommand):
@@ -30,8 +31,6 @@ class RoleCommand(BaseCommand):
         raise NotImplementedError
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from portal.tenancy.services import user_create
-
         username, role, tenant = options["username"], options["role"], options.get("tenant")
         with actor_context(system_label=f"command:{self.command_name()}"):
             try:
@@ -47,8 +46,6 @@ class RoleCommand(BaseCommand):
                             "--create reads the password from $PORTAL_PASSWORD, which is empty."
                         )
                     # Validate the role before creating anyone, so bad input changes nothing.
-                    from portal.tenancy.services import validate_role
-
                     validate_role(role, tenant)
                     user = user_create(username=username, password=password)
                 changed = self.change(user=user, role=role, tenant_code=tenant)
