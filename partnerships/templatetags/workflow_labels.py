@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerships import emissions, workflow
 from partnerships.models import State
-from portal.tenancy.roles import Role
 
 register = template.Library()
 
@@ -30,14 +29,6 @@ def action_label(code: str) -> str:
 def state_label(code: str) -> str:
     try:
         return str(State(code).label)
-    except ValueError:
-        return code
-
-
-@register.filter
-def role_label(code: str) -> str:
-    try:
-        return str(Role(code).label)
     except ValueError:
         return code
 

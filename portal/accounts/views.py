@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -224,26 +225,30 @@ def people_invite(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_object_or_404(Invitation.objects.restrict(request.user), pk=pk)
-    try:
-        services.invitation_revoke(invitation=invitation, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Invitation revoked."))
-    return redirect("people")
+    return _invitation_action(request, pk, services.invitation_revoke, _("Invitation revoked."))
 
 
 @login_required
 @require_POST
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    return _invitation_action(
+        request,
+        pk,
+        services.invitation_resend,
+        _("A new link was sent; the old one no longer works."),
+    )
+
+
+def _invitation_action(
+    request: HttpRequest, pk: int, service: Callable[..., Any], done: str
+) -> HttpResponse:
+    """Revoke or resend an invitation the user may see (else 404): ``done`` on success, the
+    service's refusal (no longer open, already accepted) as a message; back to the people page."""
     invitation = get_object_or_404(Invitation.objects.restrict(request.user), pk=pk)
-    try:
-        services.invitation_resend(invitation=invitation, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("A new link was sent; the old one no longer works."))
+    with service_errors(request, to_messages=ALL) as outcome:
+        service(invitation=invitation, actor=request.user)
+    if outcome.ok:
+        messages.success(request, done)
     return redirect("people")
 
 

@@ -22,3 +22,12 @@ TENANT_ROLES = frozenset({Role.OFFICIAL, Role.COUNTRY_ADMIN})
 PROGRAMME_ROLES = frozenset(set(Role) - TENANT_ROLES)
 # Programme roles that may read every country's submitted applications.
 PROGRAMME_READERS = frozenset(PROGRAMME_ROLES - {Role.PLATFORM_ADMIN})
+
+
+def role_label(code: str) -> str:
+    """A role's name in the reader's language (``"approver"`` → ``Approver``); a code that is
+    no role (an old or system one, e.g. ``screening``) is shown as it is."""
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return code

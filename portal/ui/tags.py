@@ -11,10 +11,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from portal.tenancy.roles import role_label
 from portal.ui import formats
 from portal.ui.errors import error_id
 
 register = template.Library()
+
+#: ``{{ event.role|role_label }}``: a role's name in the reader's language (audit, decisions).
+register.filter("role_label", role_label)
 
 
 @register.filter

@@ -6,17 +6,7 @@ from __future__ import annotations
 from django import template
 from django.apps import apps
 
-from portal.tenancy.roles import Role
-
 register = template.Library()
-
-
-@register.filter
-def role_label(code: str) -> str:
-    try:
-        return str(Role(code).label)
-    except ValueError:
-        return code
 
 
 @register.filter
