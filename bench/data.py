@@ -27,7 +27,7 @@ from partnerships.models import (
     State,
     Tranche,
 )
-from partnerships.services import application_create, missing_for_submit
+from partnerships.services import application_create
 from portal.accounts.services import token_issue
 from portal.audit.models import AuditEvent
 from portal.audit.record import record_events
@@ -321,7 +321,6 @@ def submit_many(count: int, users: dict[str, Any]) -> list[int]:
             actor=official,
             action="submit",
             version=application.version,
-            completeness_check=missing_for_submit,
         )
         ids.append(application.pk)
     return ids

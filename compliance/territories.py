@@ -31,8 +31,7 @@ from django.utils import timezone
 from compliance.models import ScreeningPolicyVersion, Territory, TerritoryListVersion
 from compliance.screening import POLICY_FILE, PolicyError, parse_policy, policy_source_ids
 from compliance.signals import rescreen_wanted
-from partnerships.models import CountryApplication
-from partnerships.workflow import FINAL_STATES
+from partnerships.workflow import screening_outcomes_reset
 from portal.audit.record import record_event
 from portal.audit.verbs import Verb
 
@@ -429,24 +428,6 @@ def _rows_of(version: TerritoryListVersion) -> dict[str, dict[str, Any]]:
     }
 
 
-def reset_screening_outcomes() -> int:
-    """Forget outcomes recorded against an older list or policy, so no guard trusts them.
-
-    Applications not yet final only; the re-screening writes the new outcome. Not a
-    workflow action: the state and the application's version do not change.
-    """
-    return (
-        CountryApplication.objects.exclude(state__in=FINAL_STATES)
-        .exclude(screening_outcome="", screening_list_version=None)
-        .update(
-            screening_outcome="",
-            screening_list_version=None,
-            screening_summary=[],
-            screening_hold_cleared=False,
-        )
-    )
-
-
 def _lock_list_exclusive() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LIST_LOCK])
@@ -487,7 +468,7 @@ def territory_list_load(
         Territory.objects.bulk_create(
             Territory(version=version, **row.as_dict()) for row in parsed.rows
         )
-        reset = reset_screening_outcomes() if previous is not None else 0
+        reset = screening_outcomes_reset() if previous is not None else 0
         record_event(
             verb=Verb.TERRITORY_LIST_LOADED,
             obj=version,
@@ -594,7 +575,7 @@ def screening_policy_load(*, path: Path | str = POLICY_FILE, actor: Any = None) 
         version = _record_policy(parsed, previous=previous, actor=actor, path=path)
         if previous is None or current_list is None:
             return PolicyLoadResult(version=version, created=True)
-        reset = reset_screening_outcomes()
+        reset = screening_outcomes_reset()
         TerritoryListVersion.objects.filter(pk=current_list.pk).update(
             rescreen_total=0, rescreen_done=0, rescreen_started_at=None
         )

@@ -193,7 +193,6 @@ class ApplicationViewSet(
             conditions=[
                 workflow.ConditionInput(c["text"], c["due_date"]) for c in data["conditions"]
             ],
-            completeness_check=services.missing_for_submit,
         )
         application = self.get_queryset().get(pk=application.pk)
         return Response(self.get_serializer(application).data)

@@ -40,7 +40,12 @@ from partnerships.models import (
 )
 from partnerships.notifications import notify_users, officials_of, queue
 from partnerships.validators import plain_decimal
-from partnerships.workflow import EDITABLE_STATES, STATE_ROLE, TransitionConflict
+from partnerships.workflow import (
+    EDITABLE_STATES,
+    STATE_ROLE,
+    TransitionConflict,
+    missing_for_submit,
+)
 from portal import parse
 from portal.audit.record import diff, record_event
 from portal.audit.verbs import Verb
@@ -243,34 +248,6 @@ def application_update(
         locked.save()
         record_event(actor=actor, verb=Verb.APPLICATION_UPDATED, obj=locked, changes=changes)
     return locked
-
-
-def missing_for_submit(application: CountryApplication) -> list[str]:
-    """What is still missing before the application can be submitted (empty when complete)."""
-    missing = []
-    if parse.is_blank(application.title):
-        missing.append(_("a title"))
-    sites = list(application.sites.all())
-    if not sites:
-        missing.append(_("at least one data-centre site"))
-    today = tenant_today(application.tenant)
-    if any(s.target_online_date < today for s in sites):
-        missing.append(_("target online dates that are not in the past"))
-    if not application.languages:
-        missing.append(_("the assistant's languages"))
-    if not application.sectors:
-        missing.append(_("at least one sector"))
-    if application.data_residency_required is None:
-        missing.append(_("the data-residency answer"))
-    labels = dict(Attachment.Evidence.choices)
-    missing.extend(
-        _("an answer on %(commitment)s") % {"commitment": labels[name]}
-        for name in CountryApplication.SECURITY_FIELDS
-        if getattr(application, name) is None
-    )
-    if application.startup_fund_amount is None:
-        missing.append(_("the start-up fund size and currency"))
-    return missing
 
 
 def completeness(application: CountryApplication) -> int:

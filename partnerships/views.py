@@ -393,7 +393,7 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     if not _is_official(request.user, application):
         raise PermissionDenied
-    missing = services.missing_for_submit(application)
+    missing = workflow.missing_for_submit(application)
     if request.method == "POST":
         if not request.POST.get("confirm"):
             messages.error(
@@ -408,7 +408,6 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
                     actor=request.user,
                     action="submit",
                     version=version,
-                    completeness_check=services.missing_for_submit,
                 )
             if outcome.ok:
                 messages.success(request, _("Submitted. Screening has started."))

@@ -88,7 +88,6 @@ def jp_world(jp, official_jp):
             actor=actor,
             action=action,
             version=application.version,
-            completeness_check=services.missing_for_submit,
             **kw,
         )
 

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import connection
 
 from compliance.territories import DEFAULT_FILE, territory_list_load
-from partnerships.services import missing_for_submit
 from partnerships.workflow import application_transition
 from tests.factories import make_user
 
@@ -84,7 +83,6 @@ def submit(application: Any, official: Any) -> Any:
         actor=official,
         action="submit",
         version=application.version,
-        completeness_check=missing_for_submit,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from partnerships import services, workflow
+from partnerships import workflow
 from partnerships.models import CountryApplication, Obligation, State
 from tests.factories import PASSWORD, create_application, make_user
 
@@ -37,7 +37,6 @@ def _screened_application(username: str) -> CountryApplication:
         actor=official,
         action="submit",
         version=1,
-        completeness_check=services.missing_for_submit,
     )
     workflow.application_screened(
         application_id=application.pk,

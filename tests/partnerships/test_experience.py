@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from partnerships import services, workflow
+from partnerships import workflow
 from partnerships.models import CountryApplication, InformationReply, State
 from portal.audit.models import AuditEvent
 from portal.ui import formats
@@ -29,7 +29,6 @@ def _in_review(official: Any, tenant: Any, state: str = State.TECHNICAL_REVIEW) 
         actor=official,
         action="submit",
         version=application.version,
-        completeness_check=services.missing_for_submit,
     )
     workflow.application_screened(
         application_id=application.pk,

@@ -213,7 +213,6 @@ def test_other_countrys_official_gets_404_on_every_page(client, official_jp, jp,
 
 def test_officials_do_not_see_internal_deliberation(client, official_jp, jp):
     from partnerships import workflow
-    from partnerships.services import missing_for_submit
 
     application = create_application(official_jp, jp)
     application = workflow.application_transition(
@@ -221,7 +220,6 @@ def test_officials_do_not_see_internal_deliberation(client, official_jp, jp):
         actor=official_jp,
         action="submit",
         version=1,
-        completeness_check=missing_for_submit,
     )
     workflow.application_screened(
         application_id=application.pk,
@@ -246,7 +244,6 @@ def test_officials_do_not_see_internal_deliberation(client, official_jp, jp):
         actor=official_jp,
         action="submit",
         version=application.version,
-        completeness_check=missing_for_submit,
     )
     client.force_login(official_jp)
     html = client.get(f"/applications/{application.pk}/").content.decode()

@@ -21,7 +21,6 @@ from partnerships.models import (
     State,
 )
 from partnerships.notifications import deliver_pending
-from partnerships.services import missing_for_submit
 from portal.audit.models import AuditEvent
 from portal.tenancy.roles import TENANT_ROLES, Role
 from tests.factories import create_application, make_user
@@ -120,7 +119,6 @@ def _walk(application, *steps):
             actor=actor,
             action=action,
             version=application.version,
-            completeness_check=missing_for_submit,
             **extra,
         )
     return application

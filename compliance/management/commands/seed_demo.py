@@ -30,7 +30,7 @@ from partnerships.models import (
     Partnership,
     State,
 )
-from partnerships.services import application_create, missing_for_submit
+from partnerships.services import application_create
 from portal.context import actor_context
 from portal.launcher import demo_password
 from portal.tenancy.models import Tenant
@@ -405,6 +405,5 @@ class Command(BaseCommand):
             actor=actor,
             action=action,
             version=application.version,
-            completeness_check=missing_for_submit,
             **inputs,
         )
