@@ -59,7 +59,7 @@ def _function_lengths() -> dict[str, int]:
     for path in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef):
-                lengths[f"{path.name}::{node.name}"] = node.end_lineno - node.lineno + 1
+                lengths[f"{path.name}::{node.name}"] = (node.end_lineno or 0) - node.lineno + 1
     return lengths
 
 
