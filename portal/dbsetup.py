@@ -1,9 +1,10 @@
-"""Create the owner and application roles and the database on an external PostgreSQL.
+"""Create the owner, web and worker roles and the database on an external PostgreSQL.
 
     python -m portal.dbsetup postgresql://postgres@127.0.0.1:5432/postgres
 
-Passwords, when the server needs them, come from PORTAL_OWNER_DB_PASSWORD and
-PORTAL_APP_DB_PASSWORD. Used by CI and docker-compose; the embedded server does the same.
+Passwords, when the server needs them, come from PORTAL_OWNER_DB_PASSWORD,
+PORTAL_APP_DB_PASSWORD (the web role, DATABASE_URL) and PORTAL_WORKER_DB_PASSWORD (the worker
+role, DATABASE_WORKER_URL). Used by CI and docker-compose; the embedded server does the same.
 """
 
 import os
@@ -20,6 +21,7 @@ def main(argv: list[str]) -> int:
         argv[1],
         owner_password=os.environ.get("PORTAL_OWNER_DB_PASSWORD", ""),
         app_password=os.environ.get("PORTAL_APP_DB_PASSWORD", ""),
+        worker_password=os.environ.get("PORTAL_WORKER_DB_PASSWORD", ""),
     )
     print("database roles ready")
     return 0

@@ -32,7 +32,8 @@ logging.getLogger("pgserver").setLevel(logging.WARNING)
 DATA_DIR = Path(os.environ.get("PORTAL_DATA_DIR", BASE_DIR / ".data"))
 
 OWNER_ROLE = "portal_owner"
-APP_ROLE = "portal_app"
+APP_ROLE = "portal_app"  # the web role (gunicorn): DATABASE_URL
+WORKER_ROLE = "portal_worker"  # Celery, beat, manage.py: DATABASE_WORKER_URL (docs/rls.md)
 DATABASE_NAME = "portal"
 
 
@@ -41,11 +42,13 @@ class ServiceUrls:
     database_url: str
     database_owner_url: str
     redis_url: str
+    database_worker_url: str = ""
 
     def as_env(self) -> dict[str, str]:
         return {
             "DATABASE_URL": self.database_url,
             "DATABASE_OWNER_URL": self.database_owner_url,
+            "DATABASE_WORKER_URL": self.database_worker_url or self.database_url,
             "REDIS_URL": self.redis_url,
         }
 
@@ -100,17 +103,27 @@ def start_postgres() -> tuple[object, str, int]:
     return server, socket_dir, port
 
 
-def ensure_roles(admin_dsn: str, *, owner_password: str = "", app_password: str = "") -> None:
-    """Create the owner and application roles and the database, idempotently.
+def ensure_roles(
+    admin_dsn: str,
+    *,
+    owner_password: str = "",
+    app_password: str = "",
+    worker_password: str = "",
+) -> None:
+    """Create the owner, web and worker roles and the database, idempotently.
 
-    The owner owns the tables and runs migrations; the application role can only read and
+    The owner owns the tables and runs migrations; the application roles can only read and
     write rows (no DDL, no superuser), so the database itself can refuse what the
-    application must never do (rewrite audit history).
+    application must never do (rewrite audit history). The web role (``portal_app``,
+    gunicorn) and the worker role (``portal_worker``: Celery, beat, ``manage.py``) get the
+    same grants; only the worker's programme-wide scope is honoured unconditionally
+    (docs/rls.md, "Scope widening").
     """
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         for role, password, extra in (
             (OWNER_ROLE, owner_password, "CREATEDB"),
             (APP_ROLE, app_password, "NOCREATEDB"),
+            (WORKER_ROLE, worker_password, "NOCREATEDB"),
         ):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             verb = "ALTER" if exists else "CREATE"
@@ -133,7 +146,8 @@ def ensure_roles(admin_dsn: str, *, owner_password: str = "", app_password: str 
     db_dsn = admin_dsn.rsplit("/", 1)[0] + "/" + DATABASE_NAME
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(APP_ROLE)))
+        for role in (APP_ROLE, WORKER_ROLE):
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
 
 
@@ -257,5 +271,6 @@ def ensure_services() -> ServiceUrls:
     return ServiceUrls(
         database_url=_socket_dsn(APP_ROLE, socket_dir, DATABASE_NAME, port),
         database_owner_url=_socket_dsn(OWNER_ROLE, socket_dir, DATABASE_NAME, port),
+        database_worker_url=_socket_dsn(WORKER_ROLE, socket_dir, DATABASE_NAME, port),
         redis_url=f"redis+socket://{redis_socket_path()}",
     )

@@ -139,9 +139,17 @@ def main() -> int:
                 "--pidfile=",
             ],
         ]
+        # gunicorn logs in as the web role and is not given the worker role's credentials;
+        # Celery and beat (like the manage.py steps above) log in as the worker role.
+        web_env = {key: value for key, value in env.items() if key != "DATABASE_WORKER_URL"}
         children.extend(
-            subprocess.Popen(command, cwd=BASE_DIR, env=env, preexec_fn=_die_with_parent)  # noqa: S603
-            for command in commands
+            subprocess.Popen(  # noqa: S603
+                command,
+                cwd=BASE_DIR,
+                env=web_env if index == 0 else env,
+                preexec_fn=_die_with_parent,
+            )
+            for index, command in enumerate(commands)
         )
         print(
             f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"

@@ -65,7 +65,7 @@ class ActorContextMiddleware:
             scope = rls.scope_for(user)
         else:
             scope = rls.SCOPE_NONE  # deny by default; an API token user is scoped after DRF auth
-        rls.apply_scope(scope)
+        rls.apply_scope(scope, user=user)
         request._portal_scope = scope  # type: ignore[attr-defined]
         response = self.get_response(request)
         if response.status_code == 403:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import sys
@@ -140,10 +142,17 @@ TEMPLATES = [
 
 # --- Services -----------------------------------------------------------------------------
 SERVICES = services_env.resolve(testing=TESTING)
+# Which database role this process logs in as (docs/rls.md, "Scope widening"): the web role
+# (DATABASE_URL) for gunicorn (portal.wsgi/asgi set PORTAL_PROCESS=web), the worker role
+# (DATABASE_WORKER_URL, defaults to DATABASE_URL) for Celery, beat, manage.py and the tests,
+# which act for the whole programme outside requests.
+PORTAL_PROCESS = "web" if os.environ.get("PORTAL_PROCESS") == "web" else "worker"
+DATABASE_WEB = dj_database_url.parse(SERVICES["DATABASE_URL"])
+DATABASE_WORKER = dj_database_url.parse(SERVICES["DATABASE_WORKER_URL"])
 DATABASES = {
     "default": {
         **dj_database_url.parse(
-            SERVICES["DATABASE_URL"],
+            SERVICES["DATABASE_URL" if PORTAL_PROCESS == "web" else "DATABASE_WORKER_URL"],
             # Tests: close per request, so live-server threads leave no session behind.
             conn_max_age=0 if TESTING else 60,
             conn_health_checks=True,
@@ -450,6 +459,12 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # The HMAC key of the audit chain: never stored in the database. PORTAL_AUDIT_KEY or a secret
 # file (PORTAL_AUDIT_KEY_FILE); retired keys, comma-separated and oldest first, stay in
 # PORTAL_AUDIT_OLD_KEYS(_FILE) so older events still verify.
+# The key of the web role's programme-wide claim (portal.tenancy.rls): derived from the
+# SECRET_KEY, given to PostgreSQL by the owner after each migrate (portal.ops.owner), never
+# readable by the web role.
+PORTAL_RLS_CLAIM_KEY = hmac.new(
+    SECRET_KEY.encode(), b"portal.tenancy.rls.claim", hashlib.sha256
+).digest()
 PORTAL_AUDIT_KEY_CONFIGURED = bool(_secret_from_env("PORTAL_AUDIT_KEY"))
 PORTAL_AUDIT_KEY = (_secret_from_env("PORTAL_AUDIT_KEY") or _dev_audit_key()).encode()
 PORTAL_AUDIT_OLD_KEYS = [

@@ -22,6 +22,6 @@ class IsAuthenticated(permissions.IsAuthenticated):
             scope = rls.scope_for(request.user)
             django_request = request._request
             if getattr(django_request, "_portal_scope", None) != scope:  # token users
-                rls.apply_scope(scope)
+                rls.apply_scope(scope, user=request.user)
                 django_request._portal_scope = scope
         return allowed

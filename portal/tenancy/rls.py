@@ -14,8 +14,11 @@ user's scope. Connections opened outside a request (tasks, commands) start with 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from portal.tenancy.access import access_for
@@ -31,10 +34,36 @@ def scope_for(user: Any) -> str:
     return ",".join(str(tenant_id) for tenant_id in sorted(access.tenant_ids))
 
 
-def apply_scope(scope: str) -> None:
-    """Set the scope on the current connection (session level; a rollback also undoes it)."""
+def claim_for(user_id: int, backend_pid: int) -> str:
+    """The web role's proof that this connection acts for programme user ``user_id``.
+
+    ``"<user id>:<hex HMAC-SHA256 of '<backend pid>:<user id>'>"`` under
+    ``PORTAL_RLS_CLAIM_KEY``; ``portal_scope_wide()`` (tenancy migration 0005) recomputes it
+    with a copy of the key the web role cannot read, and honours ``all`` only when it matches,
+    the backend is the one it was made for, and the user holds a programme role.
+    """
+    message = f"{backend_pid}:{user_id}".encode()
+    mac = hmac.new(settings.PORTAL_RLS_CLAIM_KEY, message, hashlib.sha256).hexdigest()
+    return f"{user_id}:{mac}"
+
+
+def apply_scope(scope: str, *, user: Any = None) -> None:
+    """Set the scope on the current connection (session level; a rollback also undoes it).
+
+    ``user``: the person a programme-wide scope is for. Its claim is set in the same
+    statement, so a web-role connection honours ``all`` only for that person; without one
+    (tasks, commands) only the worker role's ``all`` is honoured.
+    """
+    claim = ""
+    if scope == SCOPE_ALL and user is not None and getattr(user, "pk", None) is not None:
+        connection.ensure_connection()
+        claim = claim_for(int(user.pk), connection.connection.info.backend_pid)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('portal.tenant_scope', %s, false)", [scope])
+        cursor.execute(
+            "SELECT set_config('portal.tenant_scope', %s, false), "
+            "set_config('portal.claim', %s, false)",
+            [scope, claim],
+        )
 
 
 # What a connection is scoped to once a response is done: none. (The test suite's own code

@@ -27,7 +27,7 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL")
+        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_WORKER_URL", "REDIS_URL")
     }
     env["PORTAL_DATA_DIR"] = str(data_dir)
     return env

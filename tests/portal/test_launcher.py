@@ -32,7 +32,7 @@ def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL")
+        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_WORKER_URL", "REDIS_URL")
     }
     env.update(
         {
@@ -65,6 +65,23 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: fl
     raise AssertionError("not ready in time:\n" + log.read_text()[-3000:])
 
 
+def _api_tenants(port: int, username: str) -> set[str]:
+    """The countries of the applications ``username`` sees through the API (gunicorn, the web
+    database role: a programme-wide scope only with its signed claim, docs/rls.md)."""
+    base = f"http://127.0.0.1:{port}/api/v1"
+    body = json.dumps({"username": username, "password": "launcher test password"}).encode()
+    request = urllib.request.Request(
+        f"{base}/auth/token/", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token = json.load(response)["token"]
+    request = urllib.request.Request(
+        f"{base}/applications/", headers={"Authorization": f"Token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return {row["tenant"] for row in json.load(response)["results"]}
+
+
 def _group(pgid: int) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["pid"]):
@@ -94,6 +111,9 @@ def test_make_run_starts_stops_cleanly_and_survives_kill_9(tmp_path: Path) -> No
     # Local mail: one file a message under .data/mail/, and the launcher says where.
     assert f"written to {data_dir / 'mail'}/" in text and (data_dir / "mail").is_dir()
     assert len(_group(first.pid)) >= 4  # launcher, gunicorn, worker, beat (and their children)
+    # The web role on the embedded server: staff see every country, an official their own.
+    assert len(_api_tenants(port, "reviewer")) > 1
+    assert _api_tenants(port, "official-jp") == {"JP"}
 
     # kill -9 the launcher alone: its servers must not outlive it and block the next start.
     first.kill()
