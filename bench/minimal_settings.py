@@ -8,7 +8,12 @@ plain DRF views that return the same rows as the same JSON bytes.
 """
 
 from bench.settings import *  # noqa: F403
-from bench.settings import REST_FRAMEWORK
+from bench.settings import DATABASE_WORKER, DATABASES, REST_FRAMEWORK
+
+# Like a task's connection: the worker role, whose programme-wide scope PostgreSQL honours
+# without a claim (docs/rls.md). gunicorn would otherwise log in as the web role.
+for _key in ("USER", "PASSWORD", "HOST", "PORT"):
+    DATABASES["default"][_key] = DATABASE_WORKER[_key]  # type: ignore[literal-required]
 
 ROOT_URLCONF = "bench.minimal_urls"
 MIDDLEWARE: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp import constants as csp_constants
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal import services_env
@@ -149,6 +150,12 @@ SERVICES = services_env.resolve(testing=TESTING)
 PORTAL_PROCESS = "web" if os.environ.get("PORTAL_PROCESS") == "web" else "worker"
 DATABASE_WEB = dj_database_url.parse(SERVICES["DATABASE_URL"])
 DATABASE_WORKER = dj_database_url.parse(SERVICES["DATABASE_WORKER_URL"])
+if any(DATABASE_WORKER.get(k) != DATABASE_WEB.get(k) for k in ("NAME", "HOST", "PORT")):
+    # Only the role differs: a DATABASE_URL pointed elsewhere without its worker URL would
+    # otherwise send the workers and commands to the old database.
+    raise ImproperlyConfigured(
+        "DATABASE_WORKER_URL must name the same server and database as DATABASE_URL"
+    )
 DATABASES = {
     "default": {
         **dj_database_url.parse(

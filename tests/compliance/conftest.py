@@ -129,6 +129,7 @@ def worker_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
+        "DATABASE_WORKER_URL": url,  # the test's own role (the worker role) on its database
         "DATABASE_OWNER_URL": url,
         "PORTAL_TESTING": "1",
         "REDIS_URL": settings.CELERY_BROKER_URL,

@@ -41,6 +41,9 @@ def gunicorn(db: None, tmp_path: Path):  # type: ignore[no-untyped-def]
         "DATABASE_OWNER_URL": _on_database(
             os.environ.get("DATABASE_OWNER_URL", os.environ["DATABASE_URL"]), name
         ),
+        "DATABASE_WORKER_URL": _on_database(
+            os.environ.get("DATABASE_WORKER_URL", os.environ["DATABASE_URL"]), name
+        ),
         "PORTAL_TESTING": "1",
         "DEBUG": "0",
         "SECURE_COOKIES": "0",

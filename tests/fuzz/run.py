@@ -65,6 +65,9 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
         **env,
         "DATABASE_URL": _on(os.environ["DATABASE_URL"], name),
         "DATABASE_OWNER_URL": _on(owner, name),
+        "DATABASE_WORKER_URL": _on(
+            os.environ.get("DATABASE_WORKER_URL", os.environ["DATABASE_URL"]), name
+        ),
     }
     for command in (
         ["migrate", "--verbosity", "0"],

@@ -125,6 +125,7 @@ def _run_verify_audit(*args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         # The host may be a socket directory (the embedded server): quote it into the URL.
         "DATABASE_URL": f"postgresql://{app['USER']}@{quote(str(app['HOST']), safe='')}:{app['PORT']}/{name}",
+        "DATABASE_WORKER_URL": f"postgresql://{app['USER']}@{quote(str(app['HOST']), safe='')}:{app['PORT']}/{name}",
         "DATABASE_OWNER_URL": f"postgresql://{owner['USER']}@{quote(str(owner['HOST']), safe='')}:{owner['PORT']}/{name}",
         # The same audit key and checkpoint folder as this test process.
         "PORTAL_AUDIT_KEY": settings.PORTAL_AUDIT_KEY.decode(),
