@@ -15,6 +15,7 @@ VIEW_MODULES = sorted(
     for package in ("portal", "partnerships", "compliance")
     for path in (ROOT / package).rglob("*.py")
     if path.name in ("views.py", "api.py", "forms.py")
+    or path.parent.name == "views"  # a views package (partnerships/views/)
     or path.name.endswith(("_views.py", "_api.py"))
 )
 CONVERTERS = {"int", "float", "Decimal"}
