@@ -336,6 +336,32 @@ def stored_name(original: str, content_type: str) -> str:
     return f"{stem[:190]}.{ALLOWED_TYPES[content_type]}"
 
 
+def _accepted_content_type(upload: UploadedFile) -> str:
+    """The upload's content type read from its bytes; ValidationError (``file``) when it is
+    too large (code ``too_large``), empty, or not an accepted, well-formed type."""
+    if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
+        raise ValidationError(
+            {"file": ValidationError(_("The file is larger than the limit."), code="too_large")}
+        )
+    if upload.size == 0:
+        raise ValidationError({"file": [_("The file is empty.")]})
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(8192))
+    if content_type is None or structure_problem(upload, content_type) is not None:
+        raise ValidationError({"file": [_("Only PDF, PNG, JPEG and CSV files are accepted.")]})
+    return content_type
+
+
+def _sha256(upload: UploadedFile) -> str:
+    """The upload's SHA-256 (hex), read in chunks; the upload is left at its start."""
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
 def attachment_add(
     *,
     application: CountryApplication,
@@ -358,21 +384,8 @@ def attachment_add(
         )
     if obligation is not None and obligation.application_id != application.pk:
         raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
-    if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
-        raise ValidationError(
-            {"file": ValidationError(_("The file is larger than the limit."), code="too_large")}
-        )
-    if upload.size == 0:
-        raise ValidationError({"file": [_("The file is empty.")]})
-    upload.seek(0)
-    content_type = sniff_content_type(upload.read(8192))
-    if content_type is None or structure_problem(upload, content_type) is not None:
-        raise ValidationError({"file": [_("Only PDF, PNG, JPEG and CSV files are accepted.")]})
-    digest = hashlib.sha256()
-    upload.seek(0)
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    content_type = _accepted_content_type(upload)
+    sha256 = _sha256(upload)
     with transaction.atomic():
         attachment = Attachment(
             application=application,
@@ -381,36 +394,45 @@ def attachment_add(
             original_name=stored_name(upload.name or "file", content_type),
             content_type=content_type,
             size=upload.size,
-            sha256=digest.hexdigest(),
+            sha256=sha256,
             evidence_for=evidence_for,
             uploaded_by=actor,
         )
         attachment.file.save(f"{ALLOWED_TYPES[content_type]}", upload, save=False)
         attachment.save()
+        _record_attachment_added(attachment=attachment, actor=actor, application=application)
+    return attachment
+
+
+def _record_attachment_added(
+    *, attachment: Attachment, actor: Any, application: CountryApplication
+) -> None:
+    """The audit events of a stored file: ``attachment_added`` and, for an obligation's
+    evidence, ``obligation_evidence_added``. Call inside the adding transaction."""
+    obligation, reply = attachment.obligation, attachment.reply
+    record_event(
+        actor=actor,
+        verb=Verb.ATTACHMENT_ADDED,
+        obj=attachment,
+        tenant=application.tenant,
+        changes={
+            "name": attachment.original_name,
+            "sha256": attachment.sha256,
+            "size": attachment.size,
+            "content_type": attachment.content_type,
+            "evidence_for": attachment.evidence_for,
+            "obligation": obligation.pk if obligation else None,
+            **({"reply": reply.pk} if reply else {}),
+        },
+    )
+    if obligation is not None:
         record_event(
             actor=actor,
-            verb=Verb.ATTACHMENT_ADDED,
-            obj=attachment,
+            verb=Verb.OBLIGATION_EVIDENCE_ADDED,
+            obj=obligation,
             tenant=application.tenant,
-            changes={
-                "name": attachment.original_name,
-                "sha256": attachment.sha256,
-                "size": attachment.size,
-                "content_type": content_type,
-                "evidence_for": evidence_for,
-                "obligation": obligation.pk if obligation else None,
-                **({"reply": reply.pk} if reply else {}),
-            },
+            changes={"attachment": attachment.pk},
         )
-        if obligation is not None:
-            record_event(
-                actor=actor,
-                verb=Verb.OBLIGATION_EVIDENCE_ADDED,
-                obj=obligation,
-                tenant=application.tenant,
-                changes={"attachment": attachment.pk},
-            )
-    return attachment
 
 
 def info_reply_add(

@@ -20,8 +20,6 @@ from portal.tenancy.roles import Role
 from portal.ui import errors as ui_errors
 from portal.ui.service_errors import service_errors
 
-# --- Officials -----------------------------------------------------------------------------
-
 
 @login_required
 @require_safe

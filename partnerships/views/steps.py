@@ -131,45 +131,79 @@ def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBa
     posted: dict[str, Any] | None = None
     if request.method == "POST":
         posted = form_data(step, request.POST, tenant_code=application.tenant.code)
-        body = ApplicationSerializer(
-            data=posted, partial=True, context={"today": tenant_today(application.tenant)}
-        )
-        if "add_site" in request.POST:
-            pass  # "Add another site": show what was typed plus one blank block, save nothing
-        elif body.is_valid():
-            data = dict(body.validated_data)
-            version = posted_version(request)
-            with service_errors(request) as outcome:
-                if version is None:
-                    raise ConflictError(changed_since_loaded())
-                application = services.application_update(
-                    application=application, actor=request.user, version=version, data=data
-                )
-            if outcome.kind == "conflict":
-                return redirect("application-edit", pk=pk, step=step)
-            if outcome.ok:
-                messages.success(request, _("Saved."))
-                index = STEP_NAMES.index(step)
-                if "next" in request.POST and index + 1 < len(STEP_NAMES):
-                    return redirect("application-edit", pk=pk, step=STEP_NAMES[index + 1])
-                if "next" in request.POST:
-                    return redirect("application-submit", pk=pk)
-                return redirect("application-edit", pk=pk, step=step)
-            errors = _page_errors(outcome.errors)
-        else:
-            errors = _page_errors(flatten(body.errors))
+        saved, errors = _save_step(request, application, step, posted)
+        if saved is not None:
+            return saved
     sites = posted["sites"] if posted and "sites" in posted else _saved_sites(application)
     if step == "sites":
-        for index, site in enumerate(sites):
-            prefix = f"sites.{index}."
-            site["prefix"] = prefix
-            site["errors"] = {
-                key.removeprefix(prefix): values
-                for key, values in errors.items()
-                if key.startswith(prefix)
-            }
-        if not sites or "add_site" in request.POST:
-            sites = [*sites, {**_blank_site(), "prefix": f"sites.{len(sites)}.", "errors": {}}]
+        sites = _site_blocks(sites, errors, add_site="add_site" in request.POST)
+    return _render_step(request, application, step, errors=errors, sites=sites)
+
+
+def _save_step(
+    request: HttpRequest, application: CountryApplication, step: str, posted: dict[str, Any]
+) -> tuple[HttpResponseBase | None, dict[str, list[str]]]:
+    """Validate and save one step's payload: (the redirect, {}) once saved or stale, else
+    (None, the page's errors). "Add another site" saves nothing and has no errors."""
+    body = ApplicationSerializer(
+        data=posted, partial=True, context={"today": tenant_today(application.tenant)}
+    )
+    if "add_site" in request.POST:
+        return None, {}  # show what was typed plus one blank block, save nothing
+    if not body.is_valid():
+        return None, _page_errors(flatten(body.errors))
+    data = dict(body.validated_data)
+    version = posted_version(request)
+    with service_errors(request) as outcome:
+        if version is None:
+            raise ConflictError(changed_since_loaded())
+        services.application_update(
+            application=application, actor=request.user, version=version, data=data
+        )
+    if outcome.kind == "conflict":
+        return redirect("application-edit", pk=application.pk, step=step), {}
+    if outcome.ok:
+        messages.success(request, _("Saved."))
+        return _after_save(request, application.pk, step), {}
+    return None, _page_errors(outcome.errors)
+
+
+def _after_save(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
+    """ "Save" stays on the step; "Next" goes to the next step, after the last to submit."""
+    index = STEP_NAMES.index(step)
+    if "next" in request.POST and index + 1 < len(STEP_NAMES):
+        return redirect("application-edit", pk=pk, step=STEP_NAMES[index + 1])
+    if "next" in request.POST:
+        return redirect("application-submit", pk=pk)
+    return redirect("application-edit", pk=pk, step=step)
+
+
+def _site_blocks(
+    sites: list[dict[str, Any]], errors: dict[str, list[str]], *, add_site: bool
+) -> list[dict[str, Any]]:
+    """The sites step's blocks, each with its prefix and its own errors; a blank block at the
+    end when there is none or one was asked for."""
+    for index, site in enumerate(sites):
+        prefix = f"sites.{index}."
+        site["prefix"] = prefix
+        site["errors"] = {
+            key.removeprefix(prefix): values
+            for key, values in errors.items()
+            if key.startswith(prefix)
+        }
+    if not sites or add_site:
+        sites = [*sites, {**_blank_site(), "prefix": f"sites.{len(sites)}.", "errors": {}}]
+    return sites
+
+
+def _render_step(
+    request: HttpRequest,
+    application: CountryApplication,
+    step: str,
+    *,
+    errors: dict[str, list[str]],
+    sites: list[dict[str, Any]],
+) -> HttpResponse:
     step_label = dict(STEPS)[step]
     return render(
         request,
@@ -244,6 +278,3 @@ def emission_estimate(request: HttpRequest) -> HttpResponse:
         capacity_mw=capacity, energy_mix=mix, pue=pue, utilisation=utilisation
     )
     return render(request, "partnerships/_estimate.html", {"tonnes": tonnes})
-
-
-# --- Review ----------------------------------------------------------------------------------
