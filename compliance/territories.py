@@ -230,6 +230,121 @@ def parse_sources_file(path: Path | str = SOURCES_FILE) -> dict[str, dict[str, A
     return parse_sources_text(text)
 
 
+def _split_comments(
+    text: str, errors: list[str]
+) -> tuple[list[str], dt.date | None, list[tuple[int, str]]]:
+    """The file's ``#`` header lines, its effective date and its numbered data lines (blank
+    lines dropped); an unreadable effective date is appended to ``errors``."""
+    header_lines: list[str] = []
+    effective: dt.date | None = None
+    data_lines: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            if line.strip():
+                data_lines.append((number, line))
+            continue
+        if match := _EFFECTIVE.match(line):
+            try:
+                effective = dt.date.fromisoformat(match.group(1))
+            except ValueError:
+                errors.append(f"line {number}: effective date {match.group(1)!r} is not YYYY-MM-DD")
+        elif match := _HEADER.match(line):
+            header_lines.append(match.group(1).strip())
+    return header_lines, effective, data_lines
+
+
+def _territory_row(
+    values: dict[str, str],
+    number: int,
+    *,
+    records: dict[str, dict[str, Any]],
+    seen: dict[str, int],
+    cited: set[str],
+    errors: list[str],
+) -> TerritoryRow:
+    """One data line's row; its problems are appended to ``errors``, its code to ``seen``
+    (code -> first line) and the source ids it cites to ``cited``."""
+    code, name = values["code"], values["name"]
+    if not is_known_code(code):
+        errors.append(f"line {number}: unknown territory code {code!r} (not ISO 3166-1/3166-2)")
+    if code in seen:
+        errors.append(f"line {number}: duplicate code {code} (first on line {seen[code]})")
+    seen.setdefault(code, number)
+    if not name:
+        errors.append(f"line {number}: {code} has no name")
+    group_list = _row_groups(values["groups"], code, number, errors)
+    supported = _parse_bool(values["supported"], "supported", number, errors)
+    sanctions = _parse_bool(
+        values["comprehensive_sanctions"], "comprehensive_sanctions", number, errors
+    )
+    basis = values["basis"]
+    if basis not in BASES:
+        errors.append(
+            f"line {number}: basis of {code} must be one of {', '.join(BASES)}, not {basis!r}"
+        )
+    elif BASES[basis] != supported:
+        errors.append(
+            f"line {number}: {code} has basis {basis} but supported={str(supported).lower()}"
+        )
+    sources = _row_sources(
+        values, code, number, sanctions=sanctions, records=records, cited=cited, errors=errors
+    )
+    return TerritoryRow(
+        code=code,
+        name=name,
+        supported=supported,
+        basis=basis,
+        groups=group_list,
+        comprehensive_sanctions=sanctions,
+        sources=sources,
+        notes=values["notes"],
+    )
+
+
+def _row_groups(text: str, code: str, number: int, errors: list[str]) -> tuple[str, ...]:
+    """The row's EAR country groups; unknown or repeated groups are appended to ``errors``."""
+    group_list = tuple(text.split())
+    bad = [g for g in group_list if g not in KNOWN_GROUPS]
+    if bad:
+        errors.append(
+            f"line {number}: unknown EAR country group(s) {', '.join(bad)} for {code} "
+            f"(known: {' '.join(sorted(KNOWN_GROUPS))})"
+        )
+    if len(set(group_list)) != len(group_list):
+        errors.append(f"line {number}: a group is repeated for {code}")
+    return group_list
+
+
+def _row_sources(
+    values: dict[str, str],
+    code: str,
+    number: int,
+    *,
+    sanctions: bool,
+    records: dict[str, dict[str, Any]],
+    cited: set[str],
+    errors: list[str],
+) -> tuple[tuple[str, str], ...]:
+    """(fact, source id) per fact column; a missing required id or one no record defines is
+    appended to ``errors``, a known one to ``cited``."""
+    sources: list[tuple[str, str]] = []
+    for fact, column in FACT_COLUMNS.items():
+        source_id = values[column]
+        required = fact != "sanctions" or sanctions
+        if not source_id:
+            if required:
+                errors.append(f"line {number}: {code} has no {column}")
+        elif source_id not in records:
+            errors.append(
+                f"line {number}: {column} of {code} is {source_id!r}, which no record of "
+                "SOURCES.md defines"
+            )
+        else:
+            cited.add(source_id)
+        sources.append((fact, source_id))
+    return tuple(sources)
+
+
 def parse_territory_text(
     text: str,
     *,
@@ -248,21 +363,7 @@ def parse_territory_text(
         f"sources: the screening policy cites {key!r}, which no record of SOURCES.md defines"
         for key in sorted(also_cited - set(records))
     ]
-    header_lines: list[str] = []
-    effective: dt.date | None = None
-    data_lines: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.startswith("#"):
-            if line.strip():
-                data_lines.append((number, line))
-            continue
-        if match := _EFFECTIVE.match(line):
-            try:
-                effective = dt.date.fromisoformat(match.group(1))
-            except ValueError:
-                errors.append(f"line {number}: effective date {match.group(1)!r} is not YYYY-MM-DD")
-        elif match := _HEADER.match(line):
-            header_lines.append(match.group(1).strip())
+    header_lines, effective, data_lines = _split_comments(text, errors)
     if not data_lines:
         raise TerritoryFileError([*errors, "the file has no header row and no territories"])
 
@@ -284,62 +385,8 @@ def parse_territory_text(
             errors.append(f"line {number}: expected {len(COLUMNS)} columns, found {len(record)}")
             continue
         values = dict(zip(COLUMNS, (v.strip() for v in record), strict=True))
-        code, name = values["code"], values["name"]
-        if not is_known_code(code):
-            errors.append(f"line {number}: unknown territory code {code!r} (not ISO 3166-1/3166-2)")
-        if code in seen:
-            errors.append(f"line {number}: duplicate code {code} (first on line {seen[code]})")
-        seen.setdefault(code, number)
-        if not name:
-            errors.append(f"line {number}: {code} has no name")
-        group_list = tuple(values["groups"].split())
-        bad = [g for g in group_list if g not in KNOWN_GROUPS]
-        if bad:
-            errors.append(
-                f"line {number}: unknown EAR country group(s) {', '.join(bad)} for {code} "
-                f"(known: {' '.join(sorted(KNOWN_GROUPS))})"
-            )
-        if len(set(group_list)) != len(group_list):
-            errors.append(f"line {number}: a group is repeated for {code}")
-        supported = _parse_bool(values["supported"], "supported", number, errors)
-        sanctions = _parse_bool(
-            values["comprehensive_sanctions"], "comprehensive_sanctions", number, errors
-        )
-        basis = values["basis"]
-        if basis not in BASES:
-            errors.append(
-                f"line {number}: basis of {code} must be one of {', '.join(BASES)}, not {basis!r}"
-            )
-        elif BASES[basis] != supported:
-            errors.append(
-                f"line {number}: {code} has basis {basis} but supported={str(supported).lower()}"
-            )
-        sources: list[tuple[str, str]] = []
-        for fact, column in FACT_COLUMNS.items():
-            source_id = values[column]
-            required = fact != "sanctions" or sanctions
-            if not source_id:
-                if required:
-                    errors.append(f"line {number}: {code} has no {column}")
-            elif source_id not in records:
-                errors.append(
-                    f"line {number}: {column} of {code} is {source_id!r}, which no record of "
-                    "SOURCES.md defines"
-                )
-            else:
-                cited.add(source_id)
-            sources.append((fact, source_id))
         rows.append(
-            TerritoryRow(
-                code=code,
-                name=name,
-                supported=supported,
-                basis=basis,
-                groups=group_list,
-                comprehensive_sanctions=sanctions,
-                sources=tuple(sources),
-                notes=values["notes"],
-            )
+            _territory_row(values, number, records=records, seen=seen, cited=cited, errors=errors)
         )
     if not rows and not errors:
         errors.append("the file lists no territories")

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -41,8 +42,9 @@ def demo_password() -> str:
     return path.read_text().strip()
 
 
-def main() -> int:
-    port = os.environ.get("PORT", "8000")
+def _environment(port: str) -> tuple[dict[str, str], Path, bool]:
+    """The children's environment (development defaults, local mail, the embedded servers'
+    URLs where none is set), the mail directory, and whether this launcher started Redis."""
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")  # local development server: console e-mail, plain-HTTP cookies
     env.setdefault("PORTAL_STAFF_2FA", "off")  # the demo's staff logins need no authenticator app
@@ -65,6 +67,106 @@ def main() -> int:
             ):
                 env[key] = value
     env["DEMO_PASSWORD"] = demo_password()
+    return env, mail_dir, started_redis
+
+
+def _commands(python: str, port: str) -> list[list[str]]:
+    """gunicorn (first), the Celery worker and Celery beat, as argument lists."""
+    beat_schedule = embedded.DATA_DIR / "celerybeat-schedule"
+    return [
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            f"worker-{os.getpid()}@%h",
+        ],
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(beat_schedule),
+            "--pidfile=",
+        ],
+    ]
+
+
+def _start(commands: list[list[str]], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Start the commands one by one as the result is consumed (``children.extend`` keeps each
+    started one, to be stopped); the first (gunicorn) without the worker role's credentials."""
+    # gunicorn logs in as the web role and is not given the worker role's credentials;
+    # Celery and beat (like the manage.py steps) log in as the worker role.
+    web_env = {key: value for key, value in env.items() if key != "DATABASE_WORKER_URL"}
+    return (
+        subprocess.Popen(  # noqa: S603
+            command,
+            cwd=BASE_DIR,
+            env=web_env if index == 0 else env,
+            preexec_fn=_die_with_parent,
+        )
+        for index, command in enumerate(commands)
+    )
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate the children, then kill those still running after 15 s in all."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _banner(port: str, env: dict[str, str], mail_dir: Path) -> str:
+    """What a new user reads once everything runs: the address, the demo logins, the mail."""
+    return (
+        f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
+        f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "
+        "official-fr, reviewer, security_reviewer, compliance_officer, us_coordinator, "
+        "approver, auditor, platform_admin\n"
+        + (
+            f"Outgoing e-mail (invitations, password resets) is written to {mail_dir}/\n"
+            if not env.get("EMAIL_HOST")
+            else ""
+        )
+        + "Press Ctrl-C to stop.\n"
+    )
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    env, mail_dir, started_redis = _environment(port)
     python = sys.executable
 
     def manage(*args: str) -> None:
@@ -73,15 +175,7 @@ def main() -> int:
     children: list[subprocess.Popen[bytes]] = []
 
     def stop(signum: int = 0, frame: FrameType | None = None) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop_children(children)
         if started_redis:
             embedded.stop_redis()
         print("Stopped.", flush=True)
@@ -95,75 +189,8 @@ def main() -> int:
         manage("load_fx_rates")
         manage("seed_demo")
         manage("collectstatic", "--no-input", "-v", "0")
-        beat_schedule = embedded.DATA_DIR / "celerybeat-schedule"
-        commands = [
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "portal.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--hostname",
-                f"worker-{os.getpid()}@%h",
-            ],
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(beat_schedule),
-                "--pidfile=",
-            ],
-        ]
-        # gunicorn logs in as the web role and is not given the worker role's credentials;
-        # Celery and beat (like the manage.py steps above) log in as the worker role.
-        web_env = {key: value for key, value in env.items() if key != "DATABASE_WORKER_URL"}
-        children.extend(
-            subprocess.Popen(  # noqa: S603
-                command,
-                cwd=BASE_DIR,
-                env=web_env if index == 0 else env,
-                preexec_fn=_die_with_parent,
-            )
-            for index, command in enumerate(commands)
-        )
-        print(
-            f"\nCountry Partnership Portal: http://127.0.0.1:{port}/\n"
-            f"Demo logins (password: {env['DEMO_PASSWORD']}): official-jp, country_admin-jp, "
-            "official-fr, reviewer, security_reviewer, compliance_officer, us_coordinator, "
-            "approver, auditor, platform_admin\n"
-            + (
-                f"Outgoing e-mail (invitations, password resets) is written to {mail_dir}/\n"
-                if not env.get("EMAIL_HOST")
-                else ""
-            )
-            + "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        children.extend(_start(_commands(python, port), env))
+        print(_banner(port, env, mail_dir), flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A process stopped; shutting down.", flush=True)
