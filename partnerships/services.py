@@ -336,9 +336,10 @@ def stored_name(original: str, content_type: str) -> str:
     return f"{stem[:190]}.{ALLOWED_TYPES[content_type]}"
 
 
-def _accepted_content_type(upload: UploadedFile) -> str:
-    """The upload's content type read from its bytes; ValidationError (``file``) when it is
-    too large (code ``too_large``), empty, or not an accepted, well-formed type."""
+def _accepted_upload(upload: UploadedFile) -> tuple[str, int]:
+    """The upload's content type (read from its bytes) and size in bytes; ValidationError
+    (``file``) when it is too large (code ``too_large``), empty, or not an accepted,
+    well-formed type."""
     if upload.size is None or upload.size > settings.PORTAL_MAX_ATTACHMENT_BYTES:
         raise ValidationError(
             {"file": ValidationError(_("The file is larger than the limit."), code="too_large")}
@@ -349,7 +350,7 @@ def _accepted_content_type(upload: UploadedFile) -> str:
     content_type = sniff_content_type(upload.read(8192))
     if content_type is None or structure_problem(upload, content_type) is not None:
         raise ValidationError({"file": [_("Only PDF, PNG, JPEG and CSV files are accepted.")]})
-    return content_type
+    return content_type, upload.size
 
 
 def _sha256(upload: UploadedFile) -> str:
@@ -384,7 +385,7 @@ def attachment_add(
         )
     if obligation is not None and obligation.application_id != application.pk:
         raise ValidationError({"obligation": [_("That obligation is not on this application.")]})
-    content_type = _accepted_content_type(upload)
+    content_type, size = _accepted_upload(upload)
     sha256 = _sha256(upload)
     with transaction.atomic():
         attachment = Attachment(
@@ -393,7 +394,7 @@ def attachment_add(
             reply=reply,
             original_name=stored_name(upload.name or "file", content_type),
             content_type=content_type,
-            size=upload.size,
+            size=size,
             sha256=sha256,
             evidence_for=evidence_for,
             uploaded_by=actor,
