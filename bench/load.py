@@ -43,7 +43,13 @@ class Server:
 
 @contextmanager
 def gunicorn(
-    name: str, *, settings: str, port: int, workers: int = 2, probe: str = "/bench/noop/"
+    name: str,
+    *,
+    settings: str,
+    port: int,
+    workers: int = 2,
+    probe: str = "/bench/noop/",
+    app: str = "portal.wsgi:application",
 ) -> Iterator[Server]:
     """A gunicorn with ``workers`` sync workers on 127.0.0.1:``port``, until the block ends."""
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
@@ -51,7 +57,7 @@ def gunicorn(
     process = subprocess.Popen(
         [
             str(gunicorn_bin),
-            "portal.wsgi:application",
+            app,
             "--workers",
             str(workers),
             "--worker-class",
@@ -166,6 +172,7 @@ def wrk(
         "p99_ms": round(raw["p99_us"] / 1000, 2),
         "requests": raw["requests"],
         "bytes_per_response": round(raw["bytes"] / max(raw["requests"], 1)),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 

@@ -27,6 +27,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -61,6 +62,8 @@ WRITERS = int(os.environ.get("BENCH_WRITERS", "16"))
 WRITER_TRANSITIONS = int(os.environ.get("BENCH_WRITER_TRANSITIONS", "25"))
 WRITER_WORKERS = int(os.environ.get("BENCH_WRITER_WORKERS", "8"))
 SCREENING = int(os.environ.get("BENCH_SCREENING", "400"))
+# A size that has not finished in this many seconds (generation included) stops the run.
+SIZE_TIMEOUT = float(os.environ.get("BENCH_SIZE_TIMEOUT", "2400"))
 
 
 def owner_connect(dbname: str) -> Any:
@@ -202,6 +205,7 @@ def http_suite(
             "p95_ms": _mean([r["p95_ms"] for r in results]),
             "p99_ms": _mean([r["p99_ms"] for r in results]),
             "bytes_per_response": results[0]["bytes_per_response"],
+            "load_average": _mean([r["load_average"] for r in results]),
             "rounds": results,
         }
     out: dict[str, Any] = {}
@@ -290,6 +294,7 @@ def _download(
 ) -> dict[str, Any]:
     """Stream one export to nowhere while sampling the workers' resident memory."""
     connection_ = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1800)
+    load_average = _load()
     with load.RssSampler(server.workers()) as rss:
         start = time.perf_counter()
         connection_.request(method, path, headers={"Host": load.HOST, **headers})
@@ -309,6 +314,7 @@ def _download(
         "rows_per_second": round((lines - 1) / elapsed),
         "worker_rss_growth_mib": rss.growth_mib(),
         "worker_rss_peak_mib": rss.peak_mib(),
+        "load_average": load_average,
     }
 
 
@@ -334,8 +340,12 @@ def bench_exports(portal: load.Server, auth: dict[str, dict[str, str]]) -> dict[
 # --- Concurrent writers ----------------------------------------------------------------------
 
 
-def bench_writers(users: dict[str, Any], token: dict[str, str]) -> dict[str, Any]:
-    """WRITERS clients, each taking approve_technical on its own country's applications."""
+def bench_writers(
+    users: dict[str, Any], token: dict[str, str], *, audit_lock: bool = True
+) -> dict[str, Any]:
+    """WRITERS clients, each taking approve_technical on its own country's applications;
+    without ``audit_lock``, on a server whose audit appends take no lock (an upper bound
+    for any alternative; the chain forks: only on a scratch database)."""
     from portal.audit.record import AUDIT_CHAIN_LOCK
 
     tenants = data.writer_tenants(WRITERS)
@@ -368,8 +378,10 @@ def bench_writers(users: dict[str, Any], token: dict[str, str]) -> dict[str, Any
             latencies.extend(mine)
 
     waiting: list[int] = []
+    load_average = _load()
+    app = "portal.wsgi:application" if audit_lock else "bench.wsgi_unlocked:application"
     with load.gunicorn(
-        "writers", settings="bench.settings", port=port, workers=WRITER_WORKERS
+        "writers", settings="bench.settings", port=port, workers=WRITER_WORKERS, app=app
     ) as _server:
         threads = [threading.Thread(target=client, args=(items,)) for items in work]
         start = time.perf_counter()
@@ -402,6 +414,7 @@ def bench_writers(users: dict[str, Any], token: dict[str, str]) -> dict[str, Any
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 1),
         "audit_lock_waiters_mean": round(statistics.fmean(waiting), 2) if waiting else 0,
         "audit_lock_waiters_max": max(waiting, default=0),
+        "load_average": load_average,
     }
 
 
@@ -420,6 +433,7 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
     from partnerships.models import CountryApplication, Decision, State
 
     ids = data.submit_many(SCREENING, users)
+    load_average = _load()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     start = time.perf_counter()
     worker = subprocess.Popen(
@@ -463,6 +477,7 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
         "wall_seconds_including_worker_start": round(wall, 2),
         "left_unscreened": remaining,
         "held": held,
+        "load_average": load_average,
     }
 
 
@@ -473,6 +488,7 @@ def bench_verify() -> dict[str, Any]:
     from portal.audit.verify import verify_chain
 
     me = psutil.Process()
+    load_average = _load()
     with load.RssSampler([me]) as rss:
         start = time.perf_counter()
         result = verify_chain()
@@ -484,6 +500,7 @@ def bench_verify() -> dict[str, Any]:
         "events_per_second": round(result.checked / elapsed),
         "peak_mib": rss.growth_mib(),
         "process_rss_peak_mib": rss.peak_mib(),
+        "load_average": load_average,
     }
 
 
@@ -522,57 +539,162 @@ def conditions() -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    # A stopped run still stops its servers and worker (the finally clauses run).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    load.ensure_wrk()
+def _load() -> float:
+    """The 1-minute load average now: every figure is stored with the load it ran under."""
+    return round(os.getloadavg()[0], 2)
+
+
+def measure_size(size: int, *, full: bool) -> dict[str, Any]:
+    """One size, in this process, on its own database (``BENCH_DATABASE``, generated once and
+    reused): the endpoints and the verification; with ``full``, every other figure too."""
     ensure_database()
-    results: dict[str, Any] = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "conditions": conditions(),
-        "growth": {},
-    }
+    generation = data.generate(size)
+    analyze()
+    users = data.bench_users()
+    auth = credentials(users)
+    cases = endpoints(auth, data.sample_ids())
+    part: dict[str, Any] = {"data": generation, "load_average_at_start": _load()}
+    print(f"bench: {size} applications: {generation}", flush=True)
     with (
         load.gunicorn("portal", settings="bench.settings", port=PORT, workers=WORKERS) as portal,
         load.gunicorn(
             "minimal", settings="bench.minimal_settings", port=PORT + 10, workers=WORKERS
         ) as minimal,
     ):
-        for index, size in enumerate(SIZES):
-            generation = data.generate(size)
-            analyze()
-            users = data.bench_users()
-            auth = credentials(users)
-            cases = endpoints(auth, data.sample_ids())
-            check_same_bytes(portal, minimal, cases)
-            last = index == len(SIZES) - 1
-            print(f"bench: {generation}", flush=True)
-            suite = http_suite(
-                portal,
-                minimal,
-                cases,
-                rounds=ROUNDS if last else 1,
-                seconds=SECONDS if last else GROWTH_SECONDS,
+        check_same_bytes(portal, minimal, cases)
+        part["http"] = http_suite(
+            portal,
+            minimal,
+            cases,
+            rounds=ROUNDS if full else 1,
+            seconds=SECONDS if full else GROWTH_SECONDS,
+        )
+        part["http_load_average_at_end"] = _load()
+        part["audit_verify"] = bench_verify()
+        if full:
+            part["query_counts"] = query_counts(users)
+            part["stack"] = stack_costs(auth["reviewer_token"])
+            # In-process requests leave the connection scoped to nobody (Row-Level Security,
+            # reset after each response); a new one acts programme-wide, like a command.
+            connection.close()
+            part["exports"] = bench_exports(portal, auth)
+    if full:
+        part["screening"] = bench_screening(users)
+        part["audit_verify_after_writes"] = bench_verify()
+    return part
+
+
+def database_for(size: int) -> str:
+    """Each size has its own database, kept between runs (``<BENCH_DATABASE>_<size>``)."""
+    return f"{settings.BENCH_DATABASE}_{size}"
+
+
+def measure_writers() -> dict[str, Any]:
+    """The concurrent writers with the audit lock, then without it (the upper bound of any
+    alternative), on a scratch database; the chain's verification after each."""
+    ensure_database()
+    users = data.bench_users()
+    token = {"Authorization": data.api_token(users["reviewer"])}
+    with_lock = bench_writers(users, token)
+    with_lock["audit_verify_ok"] = bench_verify()["ok"]
+    without = bench_writers(users, token, audit_lock=False)
+    without["audit_verify_ok"] = bench_verify()["ok"]  # False: the chain forked
+    return {
+        **with_lock,
+        "without_audit_lock": without,
+        "lock_cost_ratio": round(
+            with_lock["transitions_per_second"] / without["transitions_per_second"], 3
+        ),
+    }
+
+
+def run_writers() -> dict[str, Any]:
+    """``measure_writers`` in a child process on a scratch copy of the smallest size's
+    database (``<BENCH_DATABASE>_writers``, dropped afterwards: its chain is forked)."""
+    from psycopg import sql
+
+    scratch = f"{settings.BENCH_DATABASE}_writers"
+    with owner_connect(settings.DATABASE_OWNER["NAME"]) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(scratch), sql.Identifier(database_for(min(SIZES)))
             )
-            verify = bench_verify()
-            results["growth"][str(size)] = {
-                "data": generation,
-                "http": {
-                    name: {k: v for k, v in entry.items() if k not in {"rounds", "minimal_stack"}}
-                    for name, entry in suite.items()
-                },
-                "audit_verify": verify,
-            }
-            if last:
-                results["data"] = generation
-                results["http"] = suite
-                results["audit_verify"] = verify
-                results["query_counts"] = query_counts(users)
-                results["stack"] = stack_costs(auth["reviewer_token"])
-                results["exports"] = bench_exports(portal, auth)
-    results["writers"] = bench_writers(users, auth["reviewer_token"])
-    results["screening"] = bench_screening(users)
-    results["audit_verify_after_writes"] = bench_verify()
+        )
+    try:
+        return run_part(scratch, {"BENCH_PART_KIND": "writers"})
+    finally:
+        with owner_connect(settings.DATABASE_OWNER["NAME"]) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+            )
+
+
+def run_size(size: int, *, full: bool) -> dict[str, Any]:
+    """``measure_size`` in a child process on that size's database."""
+    return run_part(
+        database_for(size), {"BENCH_ONE_SIZE": str(size), "BENCH_FULL": "1" if full else "0"}
+    )
+
+
+def run_part(database: str, extra: dict[str, str]) -> dict[str, Any]:
+    """A part of the run in a child process on ``database`` (the settings name the database
+    at start-up, the servers' and the child's alike); its figures."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        target = Path(out.name)
+    env = {**os.environ, **extra, "BENCH_DATABASE": database, "BENCH_PART": str(target)}
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "bench.run"],
+            env=env,
+            check=True,
+            cwd=Path(__file__).parent.parent,
+            timeout=SIZE_TIMEOUT,
+        )
+        part: dict[str, Any] = json.loads(target.read_text())
+        return part
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def main() -> int:
+    # A stopped run still stops its servers and worker (the finally clauses run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if "BENCH_PART" in os.environ:  # a child of run_part
+        if os.environ.get("BENCH_PART_KIND") == "writers":
+            part = measure_writers()
+        else:
+            part = measure_size(
+                int(os.environ["BENCH_ONE_SIZE"]), full=os.environ.get("BENCH_FULL") == "1"
+            )
+        Path(os.environ["BENCH_PART"]).write_text(json.dumps(part))
+        return 0
+    load.ensure_wrk()
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "conditions": conditions(),
+        "growth": {},
+    }
+    for index, size in enumerate(SIZES):
+        last = index == len(SIZES) - 1
+        part = run_size(size, full=last)
+        results["growth"][str(size)] = {
+            "data": part["data"],
+            "load_average_at_start": part["load_average_at_start"],
+            "http": {
+                name: {k: v for k, v in entry.items() if k not in {"rounds", "minimal_stack"}}
+                for name, entry in part["http"].items()
+            },
+            "audit_verify": part["audit_verify"],
+        }
+        if last:
+            results.update({k: v for k, v in part.items() if k != "load_average_at_start"})
+    results["writers"] = run_writers()
+    results["conditions"]["run_seconds"] = round(time.perf_counter() - started)
+    results["conditions"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(results, indent=2)
     (RESULTS / f"{results['when'].replace(':', '')}.json").write_text(text)
