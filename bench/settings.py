@@ -31,3 +31,9 @@ PORTAL_STAFF_2FA = "off"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # TLS ends at the proxy in front (docs/deploy.md); the harness speaks plain HTTP on loopback.
 SECURE_SSL_REDIRECT = False
+# The generated data sets are kept and reused by every checkout that runs the benchmark, so
+# their audit chain is keyed with a fixed bench key, public and for generated data only
+# (the development key in .data/ differs per checkout and would make a kept chain fail
+# verification as "signed by an unknown key"), unless PORTAL_AUDIT_KEY is given.
+if not PORTAL_AUDIT_KEY_CONFIGURED:  # noqa: F405
+    PORTAL_AUDIT_KEY = b"portal-bench: a public key for generated benchmark data only"
