@@ -44,6 +44,15 @@ def _programme_scope_between_requests():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _programme_scope_at_start() -> None:
+    """Each test starts like a command: programme-wide (what a test left on the connection
+    object, e.g. a country's scope, is not carried into the next; portal.tenancy.rls)."""
+    from portal.tenancy import rls
+
+    rls.apply_scope(rls.SCOPE_ALL)
+
+
+@pytest.fixture(autouse=True)
 def _own_checkpoints(settings) -> None:  # type: ignore[no-untyped-def]
     """Each test starts with no audit checkpoint (they anchor ids of its own database)."""
     import uuid

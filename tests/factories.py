@@ -35,9 +35,10 @@ def _real_files() -> tuple[bytes, bytes, bytes]:
 
 
 REAL_PDF, REAL_PNG, REAL_JPEG = _real_files()
-# Statements a request spends on Row-Level Security (portal.tenancy.rls): set the scope when
-# the user is known (again after DRF authentication for API clients), reset it at the end.
-RLS_STATEMENTS = 3
+# Statements a request spends on Row-Level Security (portal.tenancy.rls): none of its own.
+# The scope rides on the request's first statement after the user is known (three
+# statements of their own before #16: deny-all, the user's scope, the reset).
+RLS_STATEMENTS = 0
 
 
 class TenantFactory(factory.django.DjangoModelFactory):

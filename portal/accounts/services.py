@@ -376,8 +376,12 @@ def member_deactivate(*, user: Any, actor: Any) -> Any:
 
 
 def token_issue(*, user: Any, client: str, otp_verified: bool) -> tuple[ApiToken, str]:
-    """A new API token for one client; returns the row and the secret (shown once)."""
+    """A new API token for one client; returns the row and the secret (shown once).
+
+    The user's expired tokens are deleted here (knox did it on every request; the portal's
+    TokenAuthentication does not, portal.api.authentication)."""
     with transaction.atomic():
+        ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
         instance, token = ApiToken.objects.create(
             user=user, client=client[:100], otp_verified=otp_verified
         )
