@@ -115,6 +115,7 @@ def sent_scope_statement(db: Any, wanted: Scope) -> str:
     )
 
 
+_FAILED = psycopg.pq.TransactionStatus.INERROR
 # Statements PostgreSQL refuses inside a transaction block.
 _OUTSIDE_TRANSACTION_BLOCKS = re.compile(
     r"^\s*(CREATE|DROP|ALTER)\s+(DATABASE|SYSTEM|TABLESPACE)\b|^\s*VACUUM\b|\bCONCURRENTLY\b",
@@ -127,7 +128,8 @@ def _send_scope(execute: Any, sql: str, params: Any, many: bool, context: dict[s
     db = context["connection"]
     state = _state(db)
     wanted = state.pending
-    if wanted is None:
+    if wanted is None or db.connection.info.transaction_status == _FAILED:
+        # A failed transaction runs only its ROLLBACK (TO SAVEPOINT): the scope waits.
         return execute(sql, params, many, context)
     statement = sent_scope_statement(db, wanted)
     in_transaction = not db.get_autocommit()
