@@ -24,7 +24,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from compliance.territories import DEFAULT_FILE, territory_list_load
+from compliance.territories import territory_list_load
+from compliance.territory_file import DEFAULT_FILE
 from partnerships.workflow import application_transition
 from tests.factories import make_user
 

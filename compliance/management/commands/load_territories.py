@@ -11,14 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compliance.screening import POLICY_FILE, PolicyError
-from compliance.territories import (
-    DEFAULT_FILE,
-    SOURCES_FILE,
-    TerritoryFileError,
-    format_diff,
-    screening_policy_load,
-    territory_list_load,
-)
+from compliance.territories import format_diff, screening_policy_load, territory_list_load
+from compliance.territory_file import DEFAULT_FILE, SOURCES_FILE, TerritoryFileError
 from portal.context import actor_context
 
 
