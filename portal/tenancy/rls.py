@@ -5,8 +5,9 @@ the session setting ``portal.tenant_scope``: ``all`` (programme staff, Celery ta
 management commands) or a comma-separated list of tenant ids (a country's people). So a
 query that forgot ``restrict()`` still cannot read or write another country's rows: the
 application roles are subject to the policies, only the table owner (migrations) is not.
-``all`` is honoured for the worker role always, for the web role only with the signed claim
-of a programme user (``claim_for``; docs/rls.md, "Scope widening").
+The worker role's scope is always honoured; the web role's only with the signed-in user's
+claim for exactly that scope (``claim_for``), and ``all`` only for a programme user
+(docs/rls.md, "Scope widening").
 
 The scope is set per web request (deny-all first, then the signed-in user's), after DRF
 authentication for API requests, and reset to none ("") when the response is closed — for a
@@ -24,6 +25,7 @@ a rollback would undo it (docs/rls.md, "Per request").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -47,22 +49,27 @@ def scope_for(user: Any) -> str:
     return ",".join(str(tenant_id) for tenant_id in sorted(access.tenant_ids))
 
 
-def claim_for(user_id: int, backend_pid: int) -> str:
-    """The web role's proof that this connection acts for programme user ``user_id``.
+def claim_for(*, user_id: int, backend_pid: int, scope: str) -> str:
+    """The web role's proof that this connection acts for ``user_id`` under ``scope``.
 
-    ``"<user id>:<hex HMAC-SHA256 of '<backend pid>:<user id>'>"`` under
-    ``PORTAL_RLS_CLAIM_KEY``; ``portal_scope_wide()`` (tenancy migration 0005) recomputes it
-    with a copy of the key the web role cannot read, and honours ``all`` only when it matches,
-    the backend is the one it was made for, and the user holds a programme role.
+    ``"<user id>:<hex HMAC-SHA256 of '<backend pid>:<user id>:<scope>'>"`` under
+    ``PORTAL_RLS_CLAIM_KEY``; ``portal_scope_ids()`` / ``portal_scope_wide()`` (tenancy
+    migration 0006) recompute it with a copy of the key the web role cannot read, and honour
+    the scope only when it matches this backend and this very scope string (``all`` also
+    needs an active user with a programme role). Cached: one HMAC per (pid, user, scope).
     """
-    message = f"{backend_pid}:{user_id}".encode()
-    mac = hmac.new(settings.PORTAL_RLS_CLAIM_KEY, message, hashlib.sha256).hexdigest()
-    return f"{user_id}:{mac}"
+    return _claim(settings.PORTAL_RLS_CLAIM_KEY, backend_pid, user_id, scope)
+
+
+@functools.lru_cache(maxsize=1024)
+def _claim(key: bytes, backend_pid: int, user_id: int, scope: str) -> str:
+    message = f"{backend_pid}:{user_id}:{scope}".encode()
+    return f"{user_id}:{hmac.new(key, message, hashlib.sha256).hexdigest()}"
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a connection should be scoped to: the scope, and for ``all`` whose claim."""
+    """What a connection should be scoped to: the scope, and whose claim goes with it."""
 
     scope: str
     user_id: int | None = None
@@ -88,13 +95,13 @@ def _state(db: Any) -> _ConnectionScope:
 def apply_scope(scope: str, *, user: Any = None) -> None:
     """Scope the current connection to ``scope`` from its next statement on.
 
-    ``user``: the person a programme-wide scope is for; the web role honours ``all`` only
-    with their claim, sent in the same statement. Without one (tasks, commands) only the
-    worker role's ``all`` is honoured. Nothing is sent now: the scope travels in front of the
+    ``user``: the person the scope is for; the web role honours a scope (a list or ``all``)
+    only with their claim for it, sent in the same statement. Without one (tasks, commands)
+    only the worker role's scope is honoured. Nothing is sent now: the scope travels in front of the
     connection's next statement (``_send_scope``), so it costs no round trip of its own.
     """
     user_id = None
-    if scope == SCOPE_ALL and user is not None and getattr(user, "pk", None) is not None:
+    if scope != SCOPE_NONE and user is not None and getattr(user, "pk", None) is not None:
         user_id = int(user.pk)
     state = _state(connection)
     state.wanted = state.pending = Scope(scope, user_id)
@@ -104,11 +111,13 @@ def sent_scope_statement(db: Any, wanted: Scope) -> str:
     """The ``set_config`` statement for ``wanted`` on ``db``'s open connection, as literal SQL
     (the values are digits, commas, ``all``, ``:`` and hex: nothing to escape, no ``%``)."""
     claim = ""
-    if wanted.user_id is not None:
-        claim = claim_for(wanted.user_id, db.connection.info.backend_pid)
     scope = wanted.scope
     if not all(c.isdigit() or c == "," for c in scope) and scope != SCOPE_ALL:
         raise ValueError(f"not a tenant scope: {scope!r}")
+    if wanted.user_id is not None:
+        claim = claim_for(
+            user_id=wanted.user_id, backend_pid=db.connection.info.backend_pid, scope=scope
+        )
     return (
         f"SELECT set_config('portal.tenant_scope', '{scope}', false), "
         f"set_config('portal.claim', '{claim}', false)"

@@ -1,5 +1,6 @@
 """Scope widening (#12, docs/rls.md): only the worker role, or the web role for a proven
-programme user, gets the programme-wide scope. Each test opens a real connection as the web
+programme user, gets the programme-wide scope; the web role's list scope is honoured only with
+the user's claim for exactly that list. Each test opens a real connection as the web
 role (DATABASE_URL) or the worker role (DATABASE_WORKER_URL) to the test database."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from partnerships.models import CountryApplication
 from portal.tenancy import rls
-from portal.tenancy.models import ProgrammeRole
+from portal.tenancy.models import ProgrammeRole, Tenant
 from portal.tenancy.roles import PROGRAMME_ROLES
 from tests.factories import create_application, make_user
 
@@ -32,6 +33,7 @@ pytestmark = [
 ]
 
 SCOPE_WIDENING = import_module("portal.tenancy.migrations.0005_scope_widening")
+SIGNED_LISTS = import_module("portal.tenancy.migrations.0006_signed_tenant_lists")
 
 
 def _connect(role: dict[str, Any]) -> psycopg.Connection[Any]:
@@ -56,8 +58,12 @@ def _visible(conn: psycopg.Connection[Any], *, scope: str, claim: str = "") -> s
     return {code for (code,) in rows}
 
 
-def _claim(conn: psycopg.Connection[Any], user: Any) -> str:
-    return rls.claim_for(user.pk, conn.info.backend_pid)
+def _claim(conn: psycopg.Connection[Any], user: Any, scope: str = "all") -> str:
+    return rls.claim_for(user_id=user.pk, backend_pid=conn.info.backend_pid, scope=scope)
+
+
+def _tenant(user: Any) -> str:
+    return str(user.memberships.get().tenant_id)
 
 
 @pytest.fixture
@@ -72,7 +78,32 @@ def test_the_web_role_ignores_all_without_a_claim(world):  # type: ignore[no-unt
         assert _visible(web, scope="all") == set()
         # An injected statement that widens the scope of a country user's request.
         assert _visible(web, scope="all", claim=_claim(web, world["jp"])) == set()
-        assert _visible(web, scope=str(world["jp"].memberships.get().tenant_id)) == {"JP"}
+        jp = _tenant(world["jp"])
+        assert _visible(web, scope="all", claim=_claim(web, world["jp"], jp)) == set()
+        assert _visible(web, scope=jp, claim=_claim(web, world["jp"], jp)) == {"JP"}
+
+
+def test_the_web_role_honours_a_list_only_with_its_claim(world):  # type: ignore[no-untyped-def]
+    jp, fr = _tenant(world["jp"]), _tenant(world["fr"])
+    both = ",".join(sorted((jp, fr), key=int))
+    with _connect(settings.DATABASE_WEB) as web, _connect(settings.DATABASE_WEB) as other:
+        own = _claim(web, world["jp"], jp)
+        assert _visible(web, scope=jp, claim=own) == {"JP"}
+        # An injection in the JP official's request: its own claim, another list.
+        assert _visible(web, scope=fr, claim=own) == set()
+        assert _visible(web, scope=both, claim=own) == set()
+        assert _visible(web, scope=f"{jp},", claim=own) == set()
+        # No claim; a claim for another backend (read from pg_stat_activity); a forged one.
+        assert _visible(web, scope=jp) == set()
+        assert _visible(web, scope=fr, claim=_claim(other, world["fr"], fr)) == set()
+        user_id, mac = own.split(":")
+        assert _visible(web, scope=jp, claim=f"{user_id}:{'0' * len(mac)}") == set()
+        assert _visible(web, scope=jp, claim=f"{world['fr'].pk}:{mac}") == set()
+        # The same official's claim for all is no claim for a list, nor the other way round.
+        assert _visible(web, scope=jp, claim=_claim(web, world["jp"])) == set()
+        assert _visible(web, scope="all", claim=own) == set()
+        # A claim made for another list verifies only for that list.
+        assert _visible(web, scope=both, claim=_claim(web, world["jp"], both)) == {"FR", "JP"}
 
 
 def test_the_web_role_honours_all_for_a_programme_user(world):  # type: ignore[no-untyped-def]
@@ -103,6 +134,14 @@ def test_the_worker_role_honours_all(world):  # type: ignore[no-untyped-def]
         assert _visible(worker, scope="") == set()
 
 
+def test_the_worker_role_honours_a_list_without_a_claim(world):  # type: ignore[no-untyped-def]
+    jp, fr = _tenant(world["jp"]), _tenant(world["fr"])
+    with _connect(settings.DATABASE_WORKER) as worker:
+        assert _visible(worker, scope=jp) == {"JP"}
+        assert _visible(worker, scope=f"{jp},{fr}") == {"FR", "JP"}
+        assert _visible(worker, scope="not,a,list") == set()
+
+
 def test_the_web_role_cannot_read_the_key_or_change_the_worker_roles(world):  # type: ignore[no-untyped-def]
     with _connect(settings.DATABASE_WEB) as web:
         for statement in (
@@ -113,35 +152,59 @@ def test_the_web_role_cannot_read_the_key_or_change_the_worker_roles(world):  # 
                 web.execute(statement)
 
 
+def _plan(conn: psycopg.Connection[Any], *, scope: str, claim: str) -> str:
+    conn.execute(
+        "SELECT set_config('portal.tenant_scope', %s, false), set_config('portal.claim', %s, false)",
+        [scope, claim],
+    )
+    return "\n".join(
+        row
+        for (row,) in conn.execute(
+            "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM partnerships_site s "
+            "JOIN partnerships_countryapplication a ON a.id = s.application_id"
+        ).fetchall()
+    )
+
+
 def test_the_widening_check_runs_once_per_query_not_per_row(world):  # type: ignore[no-untyped-def]
+    jp = _tenant(world["jp"])
     with _connect(settings.DATABASE_WEB) as web:
-        claim = _claim(web, world["reviewer"])
-        web.execute(
-            "SELECT set_config('portal.tenant_scope', 'all', false), set_config('portal.claim', %s, false)",
-            [claim],
-        )
-        plan = "\n".join(
-            row
-            for (row,) in web.execute(
-                "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM partnerships_site s "
-                "JOIN partnerships_countryapplication a ON a.id = s.application_id"
-            ).fetchall()
-        )
-    assert plan.count("portal_scope_wide()") == plan.count("InitPlan") >= 2, plan
+        plan = _plan(web, scope="all", claim=_claim(web, world["reviewer"]))
+        listed = _plan(web, scope=jp, claim=_claim(web, world["jp"], jp))
+    # Each policy: one InitPlan for portal_scope_wide(), and the tenant tables' one more for
+    # portal_scope_ids(); neither is called per row.
+    assert plan.count("InitPlan") == plan.count("portal_scope_wide()") + plan.count(
+        "portal_scope_ids()"
+    ), plan
+    assert plan.count("portal_scope_wide()") >= 2 and plan.count("portal_scope_ids()") >= 2, plan
+    assert "portal_tenant_listed" not in plan, plan  # a function call per row
+    assert listed.count("InitPlan") == plan.count("InitPlan"), listed
 
 
 def test_the_database_knows_the_programme_roles_python_knows():
     assert set(SCOPE_WIDENING.PROGRAMME_ROLES) == {str(role) for role in PROGRAMME_ROLES}
+    assert set(SIGNED_LISTS.PROGRAMME_ROLES) == {str(role) for role in PROGRAMME_ROLES}
 
 
 # --- Through the request stack, as gunicorn runs it: the web role --------------------------
 
 
 def careless_view(request: HttpRequest) -> JsonResponse:
-    """No restrict(), and an "injected" statement widening the scope first."""
-    if request.GET.get("widen"):
+    """No restrict(), and an "injected" statement widening the scope first: to ``all``, or
+    to the list of every tenant (``?widen=list``)."""
+    widen = request.GET.get("widen")
+    if widen:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('portal.tenant_scope', 'all', false)")
+            cursor.execute(
+                "SELECT set_config('portal.tenant_scope', %s, false)",
+                [
+                    ",".join(
+                        str(pk) for pk in Tenant.objects.order_by("pk").values_list("pk", flat=True)
+                    )
+                    if widen == "list"
+                    else "all"
+                ],
+            )
     codes = CountryApplication.objects.values_list("tenant__code", flat=True)
     return JsonResponse({"codes": sorted(set(codes))})
 
@@ -168,6 +231,8 @@ def test_requests_on_the_web_role(client, world):  # type: ignore[no-untyped-def
         client.force_login(world["jp"])
         assert client.get("/careless/").json() == {"codes": ["JP"]}
         assert client.get("/careless/?widen=1").json() == {"codes": []}
+        assert client.get("/careless/?widen=list").json() == {"codes": []}
+        assert client.get("/careless/").json() == {"codes": ["JP"]}
         client.force_login(world["reviewer"])
         assert client.get("/careless/").json() == {"codes": ["FR", "JP"]}
         client.logout()
