@@ -18,6 +18,10 @@ HMAC-SHA256 of ``"<backend pid>:<user id>:<scope>"`` under the claim key
   tables' policies (partnerships 0008) call ``(SELECT portal_scope_ids())`` themselves, an
   InitPlan evaluated once per query: PostgreSQL does not inline a SQL function holding a
   sub-select, so through ``portal_tenant_listed`` it would run once per row.
+
+The checks are PL/pgSQL, whose statements' plans a session keeps, where a SQL function's are
+planned again in every query that calls it (a query on a tenant table: about 140-200 µs
+instead of about 320 µs with 0005's SQL function, tests' database, shared machine).
 """
 
 from django.db import migrations
@@ -34,61 +38,91 @@ PROGRAMME_ROLES = (
 )
 _ROLES = ", ".join(f"'{role}'" for role in PROGRAMME_ROLES)
 _SCOPE = "coalesce(current_setting('portal.tenant_scope', true), '')"
-_WORKER = (
-    "EXISTS (SELECT 1 FROM portal_private.rls_config config"
-    " WHERE session_user = ANY (config.worker_roles))"
-)
+_WORKER = "portal_private.is_worker()"
 
 FORWARD = f"""
 CREATE OR REPLACE FUNCTION portal_private.claimed_user(scope text) RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT claim.user_id::bigint
-    FROM (
-        SELECT split_part(coalesce(current_setting('portal.claim', true), ''), ':', 1) AS user_id,
-               split_part(coalesce(current_setting('portal.claim', true), ''), ':', 2) AS mac
-    ) claim, portal_private.rls_config config
-    WHERE claim.user_id ~ '^[0-9]{{1,18}}$'
-      AND claim.mac = encode(sha256(config.claim_outer || sha256(
-          config.claim_inner
-          || convert_to(pg_backend_pid()::text || ':' || claim.user_id || ':' || scope, 'UTF8')
-      )), 'hex')
+DECLARE
+    claim text := coalesce(current_setting('portal.claim', true), '');
+    user_id text := split_part(claim, ':', 1);
+    config portal_private.rls_config;
+BEGIN
+    IF user_id !~ '^[0-9]{{1,18}}$' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO config FROM portal_private.rls_config;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF split_part(claim, ':', 2) = encode(sha256(config.claim_outer || sha256(
+        config.claim_inner || convert_to(pg_backend_pid()::text || ':' || user_id || ':' || scope, 'UTF8')
+    )), 'hex') THEN
+        RETURN user_id::bigint;
+    END IF;
+    RETURN NULL;
+END
 $$;
 REVOKE ALL ON FUNCTION portal_private.claimed_user(text) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION portal_scope_ids() RETURNS bigint[]
-LANGUAGE sql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION portal_private.is_worker() RETURNS boolean
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE
-        WHEN setting.scope !~ '^[0-9]{{1,18}}(,[0-9]{{1,18}})*$' THEN NULL
-        WHEN {_WORKER} THEN string_to_array(setting.scope, ',')::bigint[]
-        WHEN portal_private.claimed_user(setting.scope) IS NOT NULL
-            THEN string_to_array(setting.scope, ',')::bigint[]
-    END
-    FROM (SELECT {_SCOPE} AS scope) setting
+    SELECT EXISTS (
+        SELECT 1 FROM portal_private.rls_config config WHERE session_user = ANY (config.worker_roles)
+    )
+$$;
+REVOKE ALL ON FUNCTION portal_private.is_worker() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION portal_scope_ids() RETURNS bigint[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scope text := {_SCOPE};
+BEGIN
+    IF scope !~ '^[0-9]{{1,18}}(,[0-9]{{1,18}})*$' THEN
+        RETURN NULL;
+    END IF;
+    IF {_WORKER} THEN
+        RETURN string_to_array(scope, ',')::bigint[];
+    END IF;
+    IF portal_private.claimed_user(scope) IS NOT NULL THEN
+        RETURN string_to_array(scope, ',')::bigint[];
+    END IF;
+    RETURN NULL;
+END
 $$;
 REVOKE ALL ON FUNCTION portal_scope_ids() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION portal_scope_ids() TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION portal_scope_wide() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE
-        WHEN {_SCOPE} <> 'all' THEN false
-        WHEN {_WORKER} THEN true
-        ELSE EXISTS (
-            SELECT 1
-            FROM (SELECT portal_private.claimed_user('all') AS id) claimed
-            JOIN public.accounts_user person ON person.id = claimed.id
-            JOIN public.tenancy_programmerole programme_role ON programme_role.user_id = person.id
-            WHERE person.is_active
-              AND programme_role.ended_at IS NULL
-              AND programme_role.role IN ({_ROLES})
-        )
-    END
+DECLARE
+    claimed bigint;
+BEGIN
+    IF {_SCOPE} <> 'all' THEN
+        RETURN false;
+    END IF;
+    IF {_WORKER} THEN
+        RETURN true;
+    END IF;
+    claimed := portal_private.claimed_user('all');
+    RETURN claimed IS NOT NULL AND EXISTS (
+        SELECT 1
+        FROM public.accounts_user person
+        JOIN public.tenancy_programmerole programme_role ON programme_role.user_id = person.id
+        WHERE person.id = claimed
+          AND person.is_active
+          AND programme_role.ended_at IS NULL
+          AND programme_role.role IN ({_ROLES})
+    );
+END
 $$;
 
 -- A tenant listed in a scope the database honours (a country's people). Not inlinable (it
@@ -143,6 +177,7 @@ AS $$
 $$;
 DROP FUNCTION IF EXISTS portal_scope_ids();
 DROP FUNCTION IF EXISTS portal_private.claimed_user(text);
+DROP FUNCTION IF EXISTS portal_private.is_worker();
 """
 
 
