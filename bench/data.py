@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
+from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from partnerships.models import (
     CoInvestmentCommitment,
     CountryApplication,
     Decision,
+    FxRate,
     Site,
     State,
     Tranche,
@@ -93,8 +95,6 @@ def generate(applications: int) -> dict[str, Any]:
     started = time.perf_counter()
     # Idempotent: records a new list or policy version only when the shipped files changed.
     call_command("load_territories", verbosity=0)
-    from partnerships.models import FxRate
-
     if not FxRate.objects.exists():
         call_command("load_fx_rates", verbosity=0)
     tenants = _tenants()
@@ -356,6 +356,4 @@ def session_cookie(user: Any) -> str:
 
 def csrf_token() -> str:
     """A CSRF secret for the cookie and the header of a session's POST (Django's own maker)."""
-    from django.middleware.csrf import _get_new_csrf_string
-
     return _get_new_csrf_string()

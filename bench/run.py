@@ -40,14 +40,21 @@ import django
 django.setup()
 
 import psutil  # noqa: E402
+import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 from bench import data, load  # noqa: E402
+from compliance.models import ScreeningResult  # noqa: E402
+from partnerships.models import CountryApplication, Decision, State  # noqa: E402
+from portal.audit.record import AUDIT_CHAIN_LOCK  # noqa: E402
+from portal.audit.verify import verify_chain  # noqa: E402
+from portal.tenancy import rls  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
@@ -67,7 +74,6 @@ SIZE_TIMEOUT = float(os.environ.get("BENCH_SIZE_TIMEOUT", "2400"))
 
 
 def owner_connect(dbname: str) -> Any:
-    import psycopg
 
     owner = settings.DATABASE_OWNER
     params = {
@@ -83,7 +89,6 @@ def owner_connect(dbname: str) -> Any:
 def ensure_database() -> None:
     """Create the bench database as the owner and migrate it (kept between runs, dropped
     first with BENCH_FRESH=1)."""
-    from psycopg import sql
 
     with owner_connect(settings.DATABASE_OWNER["NAME"]) as conn:
         if os.environ.get("BENCH_FRESH") == "1":  # growth from the smallest size up
@@ -252,7 +257,6 @@ def stack_costs(token: dict[str, str]) -> dict[str, Any]:
     """What each middleware adds to an API request: the portal's no-op endpoint in process
     (Django's test client, token authentication), with the whole stack and with each
     middleware left out in turn; and the queries one such request makes."""
-    from django.test import override_settings
 
     n = int(os.environ.get("BENCH_STACK_REQUESTS", "400"))
     client = Client(HTTP_AUTHORIZATION=token["Authorization"])
@@ -346,7 +350,6 @@ def bench_writers(
     """WRITERS clients, each taking approve_technical on its own country's applications;
     without ``audit_lock``, on a server whose audit appends take no lock (an upper bound
     for any alternative; the chain forks: only on a scratch database)."""
-    from portal.audit.record import AUDIT_CHAIN_LOCK
 
     tenants = data.writer_tenants(WRITERS)
     work = [data.fresh_technical_review(WRITER_TRANSITIONS, users, t) for t in tenants]
@@ -429,8 +432,6 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
     screening's start to the last move's decision), so the worker's start-up is not counted;
     the wall time including it is reported too.
     """
-    from compliance.models import ScreeningResult
-    from partnerships.models import CountryApplication, Decision, State
 
     ids = data.submit_many(SCREENING, users)
     load_average = _load()
@@ -485,7 +486,6 @@ def bench_screening(users: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_verify() -> dict[str, Any]:
-    from portal.audit.verify import verify_chain
 
     me = psutil.Process()
     load_average = _load()
@@ -575,8 +575,9 @@ def measure_size(size: int, *, full: bool) -> dict[str, Any]:
             part["query_counts"] = query_counts(users)
             part["stack"] = stack_costs(auth["reviewer_token"])
             # In-process requests leave the connection scoped to nobody (Row-Level Security,
-            # reset after each response); a new one acts programme-wide, like a command.
-            connection.close()
+            # reset after each response, and kept across a reconnect): the harness acts
+            # programme-wide again, like a command (the worker role honours it).
+            rls.apply_scope(rls.SCOPE_ALL)
             part["exports"] = bench_exports(portal, auth)
     if full:
         part["screening"] = bench_screening(users)
@@ -611,7 +612,6 @@ def measure_writers() -> dict[str, Any]:
 def run_writers() -> dict[str, Any]:
     """``measure_writers`` in a child process on a scratch copy of the smallest size's
     database (``<BENCH_DATABASE>_writers``, dropped afterwards: its chain is forked)."""
-    from psycopg import sql
 
     scratch = f"{settings.BENCH_DATABASE}_writers"
     with owner_connect(settings.DATABASE_OWNER["NAME"]) as conn:

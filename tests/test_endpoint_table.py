@@ -584,17 +584,12 @@ WRITE_CALLS: dict[tuple[str, str], Call] = {
 }
 
 # Write methods a route accepts whose call appends no audit event, and why.
-_AS_GET = "the view writes on POST only; any other method is answered like GET (no write)"
 _NO_BODY = "Django parses no form body on PUT: the form is never valid, nothing is written"
 NO_AUDIT: dict[tuple[str, str], str] = {
     **{(probe, method): "a health probe answers every method and writes nothing"
        for probe in ("healthz", "readyz") for method in ("post", "put", "patch", "delete")},
     **{("set_language", method): "the language choice lives in a cookie, not in a row"
        for method in ("post", "put", "patch", "delete")},
-    **{(key, method): _AS_GET
-       for key in ("application-new", "application-edit", "application-submit",
-                   "commitment-new", "commitment-edit", "two-factor-setup", "two-factor-verify")
-       for method in ("put", "patch", "delete")},
     **{(key, "put"): _NO_BODY
        for key in ("login", "password_change", "password_reset", "password_reset_confirm")},
 }  # fmt: skip

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from partnerships.commitments.chart import chart
 from partnerships.commitments.export import csv_rows
@@ -163,6 +163,7 @@ def commitment_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def commitment_new(request: HttpRequest) -> HttpResponse:
     editable = sorted(access_for(request.user).editable_tenant_ids())
     if not editable:
@@ -184,6 +185,7 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     commitment = _visible(request, pk)
     if not access_for(request.user).is_official_of(commitment.tenant_id):

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from partnerships import selectors, services, workflow
 from partnerships.models import CountryApplication, Obligation, State
@@ -52,6 +52,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def application_new(request: HttpRequest) -> HttpResponseBase:
     access = access_for(request.user)
     tenants = sorted(access.tenant_codes[t] for t in access.editable_tenant_ids())

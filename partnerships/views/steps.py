@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from partnerships import emissions, selectors, services, workflow
 from partnerships.models import Attachment, CountryApplication, Sector
@@ -118,6 +118,7 @@ def _blank_site() -> dict[str, Any]:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def application_edit(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     if step not in STEP_NAMES:

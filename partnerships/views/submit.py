@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerships import selectors, services, workflow
 from partnerships.views.common import (
@@ -24,6 +24,7 @@ from portal.ui.service_errors import ALL, service_errors
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def application_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
     application = selectors.application_for(request.user, pk)
     if not is_country_official(request.user, application):

@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -131,6 +131,7 @@ def _qr_svg(data: str) -> str:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def setup(request: HttpRequest) -> HttpResponseBase:
     """Enrol an authenticator app: scan the code, type one code to confirm; then the ten
     recovery codes are shown, once."""
@@ -204,6 +205,7 @@ def enrol_link(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify(request: HttpRequest) -> HttpResponseBase:
     """Prove the second factor for this session."""
     user = request.user
