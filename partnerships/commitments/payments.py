@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from partnerships.commitments.money import money_text
 from partnerships.commitments.notices import describe, notify_officials, subject
 from partnerships.commitments.permissions import PAYMENT_ROLES, require_payer
-from partnerships.commitments.records import lock
+from partnerships.commitments.records import check_version, lock
 from partnerships.models import CoInvestmentCommitment, Tranche
 from portal import parse
 from portal.audit.record import record_event
@@ -45,8 +45,7 @@ def tranche_mark_paid(
     with transaction.atomic():
         locked = lock(commitment)
         require_payer(actor, locked.tenant_id)
-        if version is not None and locked.version != version:
-            raise ConflictError(_("The commitment changed since you loaded it; reload it."))
+        check_version(locked, version, required=False)
         tranche = (
             Tranche.objects.select_for_update().filter(commitment=locked, pk=tranche_id).first()
         )

@@ -25,9 +25,14 @@ def lock(commitment: CoInvestmentCommitment) -> CoInvestmentCommitment:
     )
 
 
-def check_version(locked: CoInvestmentCommitment, version: int | None) -> None:
-    """The version the caller saw is required (400) and must be the current one (409)."""
+def check_version(
+    locked: CoInvestmentCommitment, version: int | None, *, required: bool = True
+) -> None:
+    """The version the caller saw must be the current one (409); when ``required``, it must
+    be sent (400), otherwise an absent version is not checked (a tranche's payment)."""
     if version is None:
+        if not required:
+            return
         raise ValidationError({"version": [_("Send the version you saw.")]})
     if locked.version != version:
         raise ConflictError(_("The commitment changed since you loaded it; reload it."))

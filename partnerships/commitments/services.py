@@ -4,6 +4,7 @@ transaction. Payments and the overdue sweep are in ``payments``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +73,25 @@ def commitment_create(
     return commitment
 
 
+def _locked_proposed(
+    commitment: CoInvestmentCommitment,
+    *,
+    actor: Any,
+    version: int | None,
+    require: Callable[[Any, int], None],
+    refusal: str,
+) -> CoInvestmentCommitment:
+    """The commitment, row-locked, after the checks every change of a proposal makes: who
+    may (``require``: PermissionDenied), the version seen (400/409), still proposed
+    (ConflictError with ``refusal``). Call inside the change's transaction."""
+    locked = lock(commitment)
+    require(actor, locked.tenant_id)
+    check_version(locked, version)
+    if locked.status != Status.PROPOSED:
+        raise ConflictError(refusal)
+    return locked
+
+
 def commitment_update(
     *, commitment: CoInvestmentCommitment, actor: Any, version: int | None, data: CommitmentData
 ) -> CoInvestmentCommitment:
@@ -82,11 +102,10 @@ def commitment_update(
     sums to it). The rate is looked up again only when amount, currency or date change.
     """
     with transaction.atomic():
-        locked = lock(commitment)
-        require_official(actor, locked.tenant_id)
-        check_version(locked, version)
-        if locked.status != Status.PROPOSED:
-            raise ConflictError(_("Only a proposed commitment can be edited."))
+        locked = _locked_proposed(
+            commitment, actor=actor, version=version, require=require_official,
+            refusal=_("Only a proposed commitment can be edited."),
+        )  # fmt: skip
         existing = list(locked.tranches.all())
         before = snapshot(locked, existing)
         values = {
@@ -150,11 +169,10 @@ def commitment_confirm(
     partnership flagged by compliance, or has no tranche schedule yet.
     """
     with transaction.atomic():
-        locked = lock(commitment)
-        require_confirmer(actor, locked.tenant_id)
-        check_version(locked, version)
-        if locked.status != Status.PROPOSED:
-            raise ConflictError(_("Only a proposed commitment can be confirmed."))
+        locked = _locked_proposed(
+            commitment, actor=actor, version=version, require=require_confirmer,
+            refusal=_("Only a proposed commitment can be confirmed."),
+        )  # fmt: skip
         partnership = approved_partnership(locked)
         if partnership is None:
             raise ConflictError(_("The commitment does not belong to an approved partnership."))
@@ -190,11 +208,10 @@ def commitment_withdraw(
 ) -> CoInvestmentCommitment:
     """The country's officials withdraw a commitment before it is confirmed; its tranches are cancelled."""
     with transaction.atomic():
-        locked = lock(commitment)
-        require_official(actor, locked.tenant_id)
-        check_version(locked, version)
-        if locked.status != Status.PROPOSED:
-            raise ConflictError(_("Only a proposed commitment can be withdrawn."))
+        locked = _locked_proposed(
+            commitment, actor=actor, version=version, require=require_official,
+            refusal=_("Only a proposed commitment can be withdrawn."),
+        )  # fmt: skip
         tranches = list(locked.tranches.all())
         before = snapshot(locked, tranches)
         for tranche in tranches:
