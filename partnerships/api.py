@@ -112,7 +112,10 @@ class ApplicationViewSet(
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = representations.values_of(self.filter_queryset(self.get_queryset()))
+        # Without the list's filters: their parameters are the list's (the OpenAPI schema
+        # names none for a single application), and building the filter form was a tenth
+        # of a detail request's time (#16). Scoping is get_queryset's (restrict()).
+        queryset = representations.values_of(self.get_queryset())
         # DRF's get_object_or_404: a malformed id is a 404 too, as in get_object().
         row: dict[str, Any] = generics.get_object_or_404(queryset, pk=self.kwargs["pk"])  # type: ignore[type-var,assignment]
         return Response(

@@ -69,11 +69,21 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _datetime(value: Any) -> str:
-    # DateTimeField.to_representation without its per-call checks: the current zone, ISO
-    # 8601, "Z" for UTC (what DRF writes with its default DATETIME_FORMAT).
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+class _DateTime:
+    """Marks a DRF ``DateTimeField`` with the default format: converted per batch, in the
+    zone current when the batch is shaped (``_in_zone``)."""
+
+
+def _in_zone(zone: Any) -> Callable[[Any], str]:
+    """DateTimeField.to_representation without its per-call checks: ``zone`` (the current
+    zone, looked up once per batch, not once per value), ISO 8601, "Z" for UTC (what DRF
+    writes with its default DATETIME_FORMAT)."""
+
+    def convert(value: Any) -> str:
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return convert
 
 
 def _fast(field: serializers.Field) -> Any:
@@ -89,7 +99,7 @@ def _fast(field: serializers.Field) -> Any:
         and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601
         and not hasattr(field, "timezone")
     ):
-        return _datetime
+        return _DateTime
     if (
         type(field) is serializers.DateField
         and getattr(field, "format", api_settings.DATE_FORMAT) == ISO_8601
@@ -110,6 +120,12 @@ def _converters() -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     )
 
 
+def _for_batch(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``pairs`` with the date-time converter bound to the current zone (once per batch)."""
+    convert = _in_zone(timezone.get_current_timezone())
+    return [(name, convert if c is _DateTime else c) for name, c in pairs]
+
+
 def _convert(pairs: list[tuple[str, Any]], row: dict[str, Any]) -> dict[str, Any]:
     # DRF skips to_representation for None (Serializer.to_representation does the same).
     return {name: None if row[name] is None else convert(row[name]) for name, convert in pairs}
@@ -117,7 +133,7 @@ def _convert(pairs: list[tuple[str, Any]], row: dict[str, Any]) -> dict[str, Any
 
 def _sites_by_application(ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """Every site of these applications in one query, in the model's order."""
-    _, site_fields = _converters()
+    site_fields = _for_batch(_converters()[1])
     grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
     rows = (
         Site.objects.filter(application_id__in=list(grouped))
@@ -144,17 +160,22 @@ def application_dicts(
     ``internal``: programme staff (internal state and screening outcome) or the country; a
     bool, or a function of the row's tenant id (see ``serializers.is_internal``).
     """
-    plain, _ = _converters()
+    plain = _for_batch(_converters()[0])
     sites = _sites_by_application(row["id"] for row in rows)
+    # Labels in the active language, looked up once per state, not once per row.
+    labels: dict[str, tuple[str, str]] = {}
     out = []
     for row in rows:
+        state = row["state"]
+        if state not in labels:
+            labels[state] = (public_state_code(state), public_state(state))
         data = _convert(plain, row)
         amount, currency = row["startup_fund_amount"], row["startup_fund_currency"]
         shaped = {
             **data,
             "tenant": row["tenant__code"],
-            "public_state": public_state_code(row["state"]),
-            "public_state_label": public_state(row["state"]),
+            "public_state": labels[state][0],
+            "public_state_label": labels[state][1],
             "sites": sites[row["id"]],
             "security_commitments": {f: row[f] for f in CountryApplication.SECURITY_FIELDS},
             "startup_fund": (

@@ -324,3 +324,18 @@ def test_state_filter_does_not_make_the_list_distinct(api, official_jp, jp):
             == 200
         )
     assert not [q["sql"] for q in ctx.captured_queries if "DISTINCT" in q["sql"]]
+
+
+def test_a_single_application_ignores_the_lists_filters(api, official_jp, jp, fr):
+    """The list's filter parameters belong to the list (the schema names none for a single
+    application): the detail is found whatever they say, still only within the caller's
+    scope, and the list still refuses a bad value (#16: the detail skips the filter form)."""
+    application = create_application(official_jp, jp)
+    api.as_user(official_jp)
+    detail = api.get(f"/api/v1/applications/{application.pk}/", {"state": "no-such-state"})
+    assert detail.status_code == 200
+    assert detail.json()["id"] == application.pk
+    assert api.get("/api/v1/applications/", {"state": "no-such-state"}).status_code == 400
+    stranger = make_user("official", tenant=fr)
+    api.as_user(stranger)
+    assert api.get(f"/api/v1/applications/{application.pk}/").status_code == 404
