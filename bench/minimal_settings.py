@@ -17,6 +17,7 @@ for _key in ("USER", "PASSWORD", "HOST", "PORT"):
 
 ROOT_URLCONF = "bench.minimal_urls"
 MIDDLEWARE: list[str] = []
+PORTAL_BROWSER_ONLY_MIDDLEWARE: list[str] = []  # nothing to skip (portal.handlers)
 # The token library the portal's own class extends, without the portal's additions.
 TOKEN_AUTHENTICATION = "knox.auth.TokenAuthentication"
 REST_FRAMEWORK = {

@@ -46,6 +46,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
+from django.test.client import ClientHandler  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -54,6 +55,7 @@ from compliance.models import ScreeningResult  # noqa: E402
 from partnerships.models import CountryApplication, Decision, State  # noqa: E402
 from portal.audit.record import AUDIT_CHAIN_LOCK  # noqa: E402
 from portal.audit.verify import verify_chain  # noqa: E402
+from portal.handlers import TokenApiRouting  # noqa: E402
 from portal.tenancy import rls  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -253,30 +255,43 @@ def query_counts(users: dict[str, Any]) -> dict[str, int]:
     }
 
 
+class _RoutingClientHandler(TokenApiRouting, ClientHandler):
+    """The test client's handler with portal.wsgi's routing (a token request's short chain)."""
+
+
 def stack_costs(token: dict[str, str]) -> dict[str, Any]:
-    """What each middleware adds to an API request: the portal's no-op endpoint in process
-    (Django's test client, token authentication), with the whole stack and with each
-    middleware left out in turn; and the queries one such request makes."""
+    """What each middleware adds to an API token request: the portal's no-op endpoint in
+    process (Django's test client with portal.wsgi's routing, so the token request takes the
+    short chain of portal.handlers), with the whole stack and with each middleware left out
+    in turn (a middleware the short chain skips adds about nothing); and the queries one such
+    request makes."""
 
     n = int(os.environ.get("BENCH_STACK_REQUESTS", "400"))
-    client = Client(HTTP_AUTHORIZATION=token["Authorization"])
+
+    def client() -> Client:
+        # A new handler per configuration: a handler loads its middleware once.
+        made = Client(HTTP_AUTHORIZATION=token["Authorization"])
+        made.handler = _RoutingClientHandler(enforce_csrf_checks=False)
+        return made
 
     def per_request_ms(middleware: list[str]) -> float:
-        with override_settings(MIDDLEWARE=middleware):
+        skipped = [m for m in settings.PORTAL_BROWSER_ONLY_MIDDLEWARE if m in middleware]
+        with override_settings(MIDDLEWARE=middleware, PORTAL_BROWSER_ONLY_MIDDLEWARE=skipped):
+            measured = client()
             for _ in range(20):
-                client.get("/bench/noop/")
+                measured.get("/bench/noop/")
             samples = []
             for _ in range(5):
                 start = time.perf_counter()
                 for _ in range(n // 5):
-                    client.get("/bench/noop/")
+                    measured.get("/bench/noop/")
                 samples.append((time.perf_counter() - start) / (n // 5) * 1000)
         return round(statistics.median(samples), 3)
 
     full = list(settings.MIDDLEWARE)
     whole = per_request_ms(full)
     with CaptureQueriesContext(connection) as ctx:
-        client.get("/bench/noop/")
+        client().get("/bench/noop/")
     return {
         "whole_stack_ms": whole,
         "queries": [q["sql"][:120] for q in ctx.captured_queries],

@@ -117,6 +117,19 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "portal.ui.middleware.PortalNotFoundMiddleware",
 ]
+# What only a browser session uses: API requests that carry a token skip these (a shorter
+# chain, portal.handlers; the rest of MIDDLEWARE runs for them in the same order).
+PORTAL_BROWSER_ONLY_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.IdleTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.accounts.two_factor.StaffTwoFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.ui.middleware.PortalNotFoundMiddleware",
+]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
