@@ -101,8 +101,8 @@ ENDPOINTS: dict[str, tuple[str, frozenset[str] | set[str], Contract]] = {
     "audit-event-list": ("get", {AUD}, 7),
     "audit-event-verify": ("get", {AUD}, 10),
     "audit-event-detail": ("get", {AUD}, 2),
-    "application-list": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD, PA}, 3),
-    "application-detail": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD}, {"api": 3, "page": 11}),
+    "application-list": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD, PA}, 2),
+    "application-detail": ("get", {OFF, CA, REV, SEC, CO, USC, APPR, AUD}, {"api": 2, "page": 11}),
     "application-attachments": (
         "get",
         {OFF, CA, REV, SEC, CO, USC, APPR, AUD},
