@@ -48,7 +48,7 @@ def gunicorn(
     settings: str,
     port: int,
     workers: int = 2,
-    probe: str = "/bench/noop/",
+    probe: str = "/api/bench/noop/",
     app: str = "portal.wsgi:application",
 ) -> Iterator[Server]:
     """A gunicorn with ``workers`` sync workers on 127.0.0.1:``port``, until the block ends."""

@@ -49,7 +49,7 @@ class ApplicationDetail(generics.RetrieveAPIView):
 
 
 urlpatterns = [
-    path("bench/noop/", Noop.as_view()),
+    path("api/bench/noop/", Noop.as_view()),
     path("api/v1/applications/", ApplicationList.as_view()),
     path("api/v1/applications/<int:pk>/", ApplicationDetail.as_view()),
 ]

@@ -1,7 +1,7 @@
 """``python -m bench.noop``: only the request-stack pair of ``make bench``, in minutes.
 
-The portal's no-op endpoint (``/bench/noop/``, the whole request stack) and the minimal
-stack's, over real HTTP exactly as ``bench.run`` measures them (gunicorn, 2 sync workers,
+The portal's no-op endpoint (``/api/bench/noop/``, the request stack of an API token
+request) and the minimal stack's, over real HTTP exactly as ``bench.run`` measures them (gunicorn, 2 sync workers,
 wrk, ``BENCH_SECONDS`` × ``BENCH_ROUNDS``, interleaved), plus the in-process share of each
 middleware and the queries one token request makes. The no-op reads no application, so the
 bench database only needs its users: it is created and migrated when missing, and grown to
@@ -32,7 +32,7 @@ def main() -> int:
     data.generate(int(os.environ.get("BENCH_NOOP_SIZE", "100")))  # grows, never shrinks
     users = data.bench_users()
     auth = run.credentials(users)
-    cases = {"noop": (["/bench/noop/"], auth["reviewer_token"], True)}
+    cases = {"noop": (["/api/bench/noop/"], auth["reviewer_token"], True)}
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "conditions": run.conditions(),

@@ -127,7 +127,7 @@ def endpoints(auth: dict[str, dict[str, str]], ids: dict[str, Any]) -> dict[str,
     """name → (paths, headers, whether the minimal stack serves the same work)."""
     details = ids["technical_review"][:200]
     return {
-        "noop": (["/bench/noop/"], auth["reviewer_token"], True),
+        "noop": (["/api/bench/noop/"], auth["reviewer_token"], True),
         "reviewer_queue": (
             ["/api/v1/applications/?state=technical_review&page_size=50"],
             auth["reviewer_token"],
@@ -279,19 +279,19 @@ def stack_costs(token: dict[str, str]) -> dict[str, Any]:
         with override_settings(MIDDLEWARE=middleware, PORTAL_BROWSER_ONLY_MIDDLEWARE=skipped):
             measured = client()
             for _ in range(20):
-                measured.get("/bench/noop/")
+                measured.get("/api/bench/noop/")
             samples = []
             for _ in range(5):
                 start = time.perf_counter()
                 for _ in range(n // 5):
-                    measured.get("/bench/noop/")
+                    measured.get("/api/bench/noop/")
                 samples.append((time.perf_counter() - start) / (n // 5) * 1000)
         return round(statistics.median(samples), 3)
 
     full = list(settings.MIDDLEWARE)
     whole = per_request_ms(full)
     with CaptureQueriesContext(connection) as ctx:
-        client().get("/bench/noop/")
+        client().get("/api/bench/noop/")
     return {
         "whole_stack_ms": whole,
         "queries": [q["sql"][:120] for q in ctx.captured_queries],

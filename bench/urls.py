@@ -17,4 +17,4 @@ class PortalNoop(APIView):
         return Response({"ok": True})
 
 
-urlpatterns = [path("bench/noop/", PortalNoop.as_view()), *portal_urlpatterns]
+urlpatterns = [path("api/bench/noop/", PortalNoop.as_view()), *portal_urlpatterns]

@@ -8,14 +8,14 @@ import bench.urls
 from portal import urls as portal_urls
 
 
-@pytest.mark.parametrize("path", ["/bench/noop/", "/bench/bare/"])
+@pytest.mark.parametrize("path", ["/api/bench/noop/", "/bench/bare/"])
 def test_bench_views_are_not_in_the_production_urlconf(path: str) -> None:
     with pytest.raises(Resolver404):
         resolve(path, urlconf="portal.urls")
 
 
 def test_the_portal_bench_urlconf_adds_only_the_noop_view() -> None:
-    view = resolve("/bench/noop/", urlconf=bench.urls).func.view_class  # type: ignore[attr-defined]
+    view = resolve("/api/bench/noop/", urlconf=bench.urls).func.view_class  # type: ignore[attr-defined]
     assert view is bench.urls.PortalNoop
     assert len(bench.urls.urlpatterns) == len(portal_urls.urlpatterns) + 1
 
