@@ -22,6 +22,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from compliance.models import (
     ScreeningPolicyVersion,
@@ -433,7 +434,7 @@ def _rescreen_batch(
             for p in Partnership.objects.select_for_update().filter(application__in=approved)
         } if approved else {}  # fmt: skip
         for application in fresh:
-            result, rationale, _ = results[application.pk]
+            result, rationale, _fresh = results[application.pk]
             if application.state == State.APPROVED:
                 count(
                     _partnership_recheck(
@@ -500,15 +501,27 @@ def _partnership_recheck(
         get_user_model()
         .objects.filter(is_active=True, programme_roles__role=Role.COMPLIANCE_OFFICER)
         .exclude(email="")
-        .values_list("email", flat=True)
+        .values_list("email", "language")
         .distinct()
     )
-    notifications.queue(
-        officers,
-        f"[{application.reference}] partnership flagged by re-screening",
-        f"The approved partnership of {application.reference} ({application.tenant.code}) no longer passes "
-        f"screening against territory list v{result.list_version.number}.\n\n{reason}",
-    )
+
+    def flagged_message() -> tuple[str, str]:
+        names = {
+            "reference": application.reference,
+            "country": application.tenant.code,
+            "n": result.list_version.number,
+        }
+        return (
+            _("[%(reference)s] partnership flagged by re-screening") % names,
+            _(
+                "The approved partnership of %(reference)s (%(country)s) no longer passes "
+                "screening against territory list v%(n)s."
+            )
+            % names
+            + f"\n\n{reason}",
+        )
+
+    notifications.queue_in_languages(officers, flagged_message)
     return "flagged"
 
 

@@ -38,7 +38,12 @@ from partnerships.models import (
     Site,
     State,
 )
-from partnerships.notifications import notify_users, officials_of, queue
+from partnerships.notifications import (
+    Message,
+    notify_users,
+    official_recipients,
+    queue_in_languages,
+)
 from partnerships.validators import plain_decimal
 from partnerships.workflow import (
     EDITABLE_STATES,
@@ -526,13 +531,55 @@ def application_assign(
                 }
             },
         )
-        if assignee != actor and assignee.email:
-            queue(
-                [assignee.email],
-                f"[{locked.reference}] assigned to you",
-                f"{actor.get_username()} assigned you {locked.reference} ({locked.state}).",
-            )
+        if assignee != actor:
+            notify_users([assignee], _assigned_message(locked, actor))
     return locked
+
+
+def _assigned_message(application: CountryApplication, actor: Any) -> Message:
+    """The notice that ``actor`` assigned ``application``, rendered in the active language."""
+
+    def render() -> tuple[str, str]:
+        reference = application.reference
+        return (
+            _("[%(reference)s] assigned to you") % {"reference": reference},
+            _("%(user)s assigned you %(reference)s (%(state)s).")
+            % {
+                "user": actor.get_username(),
+                "reference": reference,
+                "state": State(application.state).label,
+            },
+        )
+
+    return render
+
+
+def _obligation_overdue_message(obligation: Obligation) -> Message:
+    """The notice of an overdue condition, rendered in the active language."""
+
+    def render() -> tuple[str, str]:
+        return (
+            _("[%(reference)s] obligation overdue")
+            % {"reference": obligation.application.reference},
+            _("The condition “%(condition)s” was due on %(date)s.")
+            % {"condition": obligation.text, "date": obligation.due_date.isoformat()},
+        )
+
+    return render
+
+
+def _overdue_message(application: CountryApplication) -> Message:
+    """The overdue notice of ``application``, rendered in the active language."""
+
+    def render() -> tuple[str, str]:
+        reference = application.reference
+        return (
+            _("[%(reference)s] overdue") % {"reference": reference},
+            _("%(reference)s is past its due date in %(state)s.")
+            % {"reference": reference, "state": State(application.state).label},
+        )
+
+    return render
 
 
 def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
@@ -554,11 +601,7 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
                 changes={"state": application.state, "due": application.stage_due_at},
             )
             if application.assigned_to is not None:
-                notify_users(
-                    [application.assigned_to],
-                    f"[{application.reference}] overdue",
-                    f"{application.reference} is past its due date in {application.state}.",
-                )
+                notify_users([application.assigned_to], _overdue_message(application))
             counts["applications"] += 1
         # A condition is overdue once its due date has passed in its country: candidates by
         # the latest "today" on earth, then each by its own country's date.
@@ -576,10 +619,9 @@ def mark_overdue_work(now: dt.datetime | None = None) -> dict[str, int]:
                 obj=obligation,
                 changes={"status": {"before": "open", "after": "overdue"}},
             )
-            queue(
-                officials_of(obligation.application.tenant_id),
-                f"[{obligation.application.reference}] obligation overdue",
-                f"The condition “{obligation.text}” was due on {obligation.due_date}.",
+            queue_in_languages(
+                official_recipients(obligation.application.tenant_id),
+                _obligation_overdue_message(obligation),
             )
             counts["obligations"] += 1
     return counts

@@ -588,7 +588,7 @@ _NO_BODY = "Django parses no form body on PUT: the form is never valid, nothing 
 NO_AUDIT: dict[tuple[str, str], str] = {
     **{(probe, method): "a health probe answers every method and writes nothing"
        for probe in ("healthz", "readyz") for method in ("post", "put", "patch", "delete")},
-    **{("set_language", method): "the language choice lives in a cookie, not in a row"
+    **{("set_language", method): "one's own language preference (cookie, User.language)"
        for method in ("post", "put", "patch", "delete")},
     **{(key, "put"): _NO_BODY
        for key in ("login", "password_change", "password_reset", "password_reset_confirm")},

@@ -1,5 +1,6 @@
 """Mail to a country's officials about its commitments (outbox rows in the caller's
-transaction, sent after commit; English, like the portal's other notices)."""
+transaction, sent after commit; still English, while the portal's other notices follow each
+reader's language: ``partnerships.notifications.queue_in_languages``)."""
 
 from __future__ import annotations
 
@@ -22,5 +23,5 @@ def subject(commitment: CoInvestmentCommitment, what: str) -> str:
 
 
 def notify_officials(commitment: CoInvestmentCommitment, subject: str, body: str) -> None:
-    """Outbox rows in the caller's transaction, sent after commit (English, like other notices)."""
+    """Outbox rows in the caller's transaction, sent after commit (English for now)."""
     queue(officials_of(commitment.tenant_id), subject, body)

@@ -46,7 +46,7 @@ class PortalAuthenticationForm(AuthenticationForm):
 class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the message goes to the outbox (sent by a worker after
     commit), so the answer takes the same time whether or not the address is known; the
-    request is audited either way."""
+    request is audited either way. The message is in the account's language."""
 
     def send_mail(
         self,
@@ -57,8 +57,10 @@ class OutboxPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
+        # Written in the account's language (its link opens the portal in it too).
+        with translation.override(services.user_language(context["user"])):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            body = loader.render_to_string(email_template_name, context)
         hooks.queue_mail(recipients=[to_email], subject=subject, body=body)
 
     def save(self, *args: Any, **kwargs: Any) -> None:

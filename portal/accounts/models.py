@@ -54,6 +54,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox's auth
     # A platform admin's "reset device" leaves a one-time enrolment link (hash only).
     enrolment_token_hash = models.CharField(max_length=64, blank=True, default="")
     enrolment_expires_at = models.DateTimeField(null=True, blank=True)
+    # The language the portal writes to them in (e-mails): a code of settings.LANGUAGES, set
+    # from their invitation and whenever they switch language while signed in.
+    language = models.CharField(max_length=8, default="en")
 
     objects = PortalUserManager()  # type: ignore[misc]
 

@@ -109,6 +109,26 @@ def invitation_languages() -> list[tuple[str, str]]:
     ]
 
 
+def user_language_set(*, user: Any, language: str) -> None:
+    """Store ``language`` as the one the portal writes to ``user`` in (their e-mails).
+
+    Raises ValidationError for a code that is not one of ``settings.LANGUAGES``; nothing is
+    stored then. Writes only when the language changes.
+    """
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": [_("Choose one of the portal's languages.")]})
+    if user.language != language:
+        get_user_model().objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+def user_language(user: Any) -> str:
+    """The language the portal writes to ``user`` in: their stored one when the portal still
+    speaks it, else the portal's default."""
+    language = getattr(user, "language", "")
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def _invitation_mail(invitation: Invitation, token: str) -> None:
     """The invitation e-mail, written in the invitation's language; its link opens the
     portal in that language too (the URL's language prefix)."""
@@ -266,7 +286,7 @@ def invitation_accept(*, token: str, username: str, password: str, email: str = 
             raise invalid_invitation()
         user = User.objects.select_for_update().filter(username=username).first()
         if user is None:
-            user = User(username=username, email=invitation.email)
+            user = User(username=username, email=invitation.email, language=invitation.language)
             user.full_clean(exclude=["password"])
             try:
                 validate_password(password, user)
@@ -283,10 +303,13 @@ def invitation_accept(*, token: str, username: str, password: str, email: str = 
                 raise ValidationError({"password": exc.messages}) from exc
             user.set_password(password)
             user.is_active = True
-            user.save(update_fields=["password", "is_active"])
+            user.language = invitation.language
+            user.save(update_fields=["password", "is_active", "language"])
             record_event(verb=Verb.USER_REACTIVATED, obj=user, actor=user)
         elif user.is_active and user.check_password(password):
-            pass  # an existing person takes on one more role
+            # An existing person takes on one more role, in the language they accepted it in.
+            user.language = invitation.language
+            user.save(update_fields=["language"])
         else:
             raise ValidationError({"username": [_("This username is taken.")]})
         if user.pk == invitation.invited_by_id:
@@ -497,16 +520,24 @@ def _enrolment_link_issue(*, user: Any, actor: Any, role: str) -> str:
             changes={"tokens_revoked": tokens, "link_expires_at": expires.isoformat()},
         )  # fmt: skip
         if user.email:
-            hooks.queue_mail(
-                recipients=[user.email],
-                subject="Set up two-step sign-in again",
-                body=(
-                    "Your authenticator device was reset. Sign in through this link to enrol "
-                    f"a new one (valid until {expires:%Y-%m-%d %H:%M} UTC, once):\n"
-                    f"{enrolment_link(token)}\n\nIf you did not ask for this, tell the programme."
-                ),
-            )
+            _enrolment_link_mail(user=user, token=token, expires=expires)
     return token
+
+
+def _enrolment_link_mail(*, user: Any, token: str, expires: dt.datetime) -> None:
+    """The enrolment link's e-mail, written in the person's language; the link opens the
+    portal in that language too."""
+    with translation.override(user_language(user)):
+        hooks.queue_mail(
+            recipients=[user.email],
+            subject=_("Set up two-step sign-in again"),
+            body=_(
+                "Your authenticator device was reset. Sign in through this link to enrol a new "
+                "one (valid until %(until)s UTC, once):\n%(link)s\n\n"
+                "If you did not ask for this, tell the programme."
+            )
+            % {"until": f"{expires:%Y-%m-%d %H:%M}", "link": enrolment_link(token)},
+        )
 
 
 def enrolment_link(token: str) -> str:

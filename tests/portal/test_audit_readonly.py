@@ -28,7 +28,7 @@ REFUSED = {403, 404, 405}  # 404: not visible (or no such object); never 2xx, ne
 NOT_DATA_CHANGES = {
     "login": "signing in (an auditor must be able to)",
     "logout": "signing out",
-    "set_language": "a language preference cookie",
+    "set_language": "the auditor's own language preference (a cookie and User.language)",
     "two-factor-setup": "enrolling the auditor's own second factor (programme staff must)",
     "two-factor-verify": "proving the auditor's own second factor",
     "api-token": "an API token for the auditor's own reads (audited as auth.token_created)",
