@@ -5,6 +5,8 @@ request takes the whole chain. Requests go through the same routing as ``portal.
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Any
 
 import pytest
@@ -17,7 +19,6 @@ from django.test.utils import CaptureQueriesContext
 
 from portal.accounts.services import token_issue
 from portal.handlers import PortalWSGIHandler, TokenApiRouting, token_api_middleware
-from portal.wsgi import application
 from tests.factories import create_application, make_user
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,12 @@ def short_chain(response: Any) -> bool:
     return not hasattr(response.wsgi_request, "session")
 
 
-def test_the_web_process_serves_the_routing_handler() -> None:
+def test_the_web_process_serves_the_routing_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    # portal.wsgi sets PORTAL_PROCESS=web in os.environ, which every later subprocess of the
+    # test run (the launcher's manage.py commands) would inherit and log in as the web role:
+    # imported here, not at collection, and the variable restored afterwards.
+    monkeypatch.setenv("PORTAL_PROCESS", os.environ.get("PORTAL_PROCESS", "worker"))
+    application = importlib.import_module("portal.wsgi").application
     assert isinstance(application, PortalWSGIHandler)
 
 
