@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from partnerships.models import CountryApplication, Decision, OutboxEmail, State
 from partnerships.workflow import STATE_ROLE, public_state, public_state_code
+from portal.accounts.services import spoken_language
 from portal.tenancy.roles import Role, role_label
 
 # A recipient and the language they read: (address, code of settings.LANGUAGES).
@@ -46,9 +46,14 @@ def _active_officials(**tenant: Any) -> Any:
     )
 
 
+def _addresses(recipients: list[Recipient]) -> list[str]:
+    """The addresses of (address, language) pairs, each once, in their order."""
+    return list(dict.fromkeys(email for email, _language in recipients))
+
+
 def officials_of(tenant_id: int) -> list[str]:
     """E-mail addresses of a country's active officials and country admins (one query)."""
-    return list(_active_officials(tenant_id=tenant_id).values_list("email", flat=True).distinct())
+    return _addresses(official_recipients(tenant_id))
 
 
 def official_recipients(tenant_id: int) -> list[Recipient]:
@@ -72,28 +77,15 @@ def official_recipients_by_tenant(tenant_ids: list[int]) -> dict[int, list[Recip
 
 def officials_by_tenant(tenant_ids: list[int]) -> dict[int, list[str]]:
     """``officials_of`` for many countries in one query: tenant id → addresses (sorted)."""
-    found: dict[int, list[str]] = {tenant_id: [] for tenant_id in tenant_ids}
-    for tenant_id, email in (
-        _active_officials(tenant_id__in=list(found))
-        .values_list("memberships__tenant_id", "email")
-        .distinct()
-        .order_by("memberships__tenant_id", "email")
-    ):
-        found[tenant_id].append(email)
-    return found
+    return {
+        tenant_id: _addresses(recipients)
+        for tenant_id, recipients in official_recipients_by_tenant(tenant_ids).items()
+    }
 
 
 def holders_of(role: str) -> list[str]:
     """E-mail addresses of the active holders of a programme role (one query)."""
-    User = get_user_model()
-    return list(
-        User.objects.filter(
-            is_active=True, programme_roles__role=role, programme_roles__ended_at__isnull=True
-        )
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
+    return _addresses(role_recipients(role))
 
 
 def role_recipients(role: str) -> list[Recipient]:
@@ -120,16 +112,11 @@ def queue_in_languages(recipients: list[Recipient], message: Message) -> None:
     _insert(_rows(recipients, message))
 
 
-def _language(code: str) -> str:
-    """``code`` when the portal speaks it, else the portal's default language."""
-    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-
-
 def _rows(recipients: list[Recipient], message: Message) -> list[OutboxEmail]:
     """One outbox row per recipient; the message rendered once per language among them."""
     by_language: dict[str, list[str]] = {}
     for email, language in recipients:
-        by_language.setdefault(_language(language), []).append(email)
+        by_language.setdefault(spoken_language(language), []).append(email)
     rows: list[OutboxEmail] = []
     for language, emails in by_language.items():
         with translation.override(language):

@@ -126,9 +126,8 @@ def _site_fast(field: serializers.Field) -> Any:
     """As ``_fast``, for a site's JSON values (``_site_values``): an ISO date is already
     its text; a decimal's text goes through the field (``DecimalField.to_representation``
     takes text and quantizes it as it would the ``Decimal``)."""
-    if _fast(field) is date.isoformat:
-        return _same
-    return _fast(field)
+    convert = _fast(field)
+    return _same if convert is date.isoformat else convert
 
 
 def _for_batch(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

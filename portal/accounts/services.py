@@ -122,11 +122,15 @@ def user_language_set(*, user: Any, language: str) -> None:
         user.language = language
 
 
+def spoken_language(code: str) -> str:
+    """``code`` when the portal speaks it (``settings.LANGUAGES``), else its default language."""
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def user_language(user: Any) -> str:
     """The language the portal writes to ``user`` in: their stored one when the portal still
     speaks it, else the portal's default."""
-    language = getattr(user, "language", "")
-    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    return spoken_language(getattr(user, "language", ""))
 
 
 def _invitation_mail(invitation: Invitation, token: str) -> None:
