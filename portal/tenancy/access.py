@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +61,10 @@ _ANONYMOUS = Access()
 
 
 @functools.cache
-def _roles_sql(user_model: Any) -> str:
+def _roles_sql(user_model: Any, user_id: str = "%(user_id)s") -> str:
     """The roles query, as SQL written once per process: ``(tenant id or NULL, tenant code or
-    '', role)`` rows for the parameter ``user_id``, programme roles first.
+    '', role)`` rows for the user ``user_id`` (SQL: the parameter ``%(user_id)s``, or a column
+    of an outer query), programme roles first.
 
     Written by hand because every authenticated request runs it and the ORM's compilation of
     the same ``UNION ALL`` (two filtered ``values_list`` querysets) cost more CPU than the rest
@@ -80,17 +82,35 @@ def _roles_sql(user_model: Any) -> str:
         programme=quote(programme.db_table),
         membership=quote(membership.db_table),
         tenant=quote(tenant.db_table),
+        user_id=user_id,
     )
 
 
-# The tables are filled in from the models' metadata (quoted); the user id is a parameter.
+# The tables are filled in from the models' metadata (quoted), the user id is a parameter
+# or an outer query's column.
 _ROLES_SQL = (
     "SELECT NULL::bigint, '', p.role FROM {programme} p "
-    "WHERE p.user_id = %(user_id)s AND p.ended_at IS NULL "
+    "WHERE p.user_id = {user_id} AND p.ended_at IS NULL "
     "UNION ALL "
     "SELECT m.tenant_id, t.code, m.role FROM {membership} m "
     "JOIN {tenant} t ON t.id = m.tenant_id "
-    "WHERE m.user_id = %(user_id)s AND m.ended_at IS NULL AND t.status = 'active'"
+    "WHERE m.user_id = {user_id} AND m.ended_at IS NULL AND t.status = 'active'"
+)
+
+
+@functools.cache
+def roles_json_sql(user_model: Any, *, user_id_column: str) -> str:
+    """The roles of the user whose id is in ``user_id_column`` (quoted SQL of an outer
+    query's column), as a scalar subquery: a JSON array of ``[tenant id or null, tenant
+    code or "", role]``, ``[]`` for none. For a query that reads the user anyway (the API
+    token's, ``portal.api.authentication``) to bring the roles in the same round trip; give
+    its rows to ``remember_roles``. The same rule as ``access_for`` (``_roles_sql``)."""
+    return _ROLES_JSON_SQL.format(roles=_roles_sql(user_model, user_id_column))
+
+
+_ROLES_JSON_SQL = (
+    "(SELECT COALESCE(json_agg(json_build_array(r.tenant_id, r.code, r.role)), '[]') "
+    "FROM ({roles}) r(tenant_id, code, role))"
 )
 
 
@@ -99,7 +119,8 @@ def access_for(user: Any) -> Access:
 
     One query (programme roles UNION ALL memberships), not two: every authenticated request
     reads it, so the round trip counts (bench/README.md). Its SQL is written once per
-    process (``_roles_sql``), not built by the ORM on every request.
+    process (``_roles_sql``), not built by the ORM on every request. No query when the roles
+    came with the user (``remember_roles``: API token requests).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return _ANONYMOUS
@@ -108,7 +129,13 @@ def access_for(user: Any) -> Access:
         return cached
     with connection.cursor() as cursor:
         cursor.execute(_roles_sql(user._meta.model), {"user_id": user.pk})
-        rows = cursor.fetchall()
+        return remember_roles(user, cursor.fetchall())
+
+
+def remember_roles(user: Any, rows: Iterable[Sequence[Any]]) -> Access:
+    """Cache on ``user`` (for this request) the roles read with it: ``rows`` of ``(tenant id
+    or None, tenant code, role)``, as ``_roles_sql`` or ``roles_json_sql`` give them.
+    Returns the user's ``Access``."""
     programme: set[str] = set()
     tenant_roles: dict[int, set[str]] = {}
     codes: dict[int, str] = {}

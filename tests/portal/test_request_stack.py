@@ -22,7 +22,9 @@ from rest_framework.views import APIView
 from portal.accounts.models import ApiToken
 from portal.accounts.services import token_issue
 from portal.tenancy import rls
-from tests.factories import make_user
+from portal.tenancy.access import access_for, forget
+from portal.tenancy.models import Membership, ProgrammeRole, Tenant
+from tests.factories import TenantFactory, make_user
 
 
 class Noop(APIView):
@@ -39,6 +41,18 @@ class Scope(APIView):
             return Response({"scope": cursor.fetchone()[0]})
 
 
+class Roles(APIView):
+    def get(self, request: Request) -> Response:
+        access = access_for(request.user)
+        return Response(
+            {
+                "programme": sorted(access.programme_roles),
+                "tenants": {str(k): sorted(v) for k, v in access.tenant_roles.items()},
+                "codes": {str(k): v for k, v in access.tenant_codes.items()},
+            }
+        )
+
+
 def scope_after_a_rollback(request: HttpRequest) -> JsonResponse:
     """The scope goes with the first statement, inside a transaction that then rolls back."""
     with contextlib.suppress(RuntimeError), transaction.atomic():
@@ -53,6 +67,7 @@ def scope_after_a_rollback(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("api/noop/", Noop.as_view()),
     path("api/scope/", Scope.as_view()),
+    path("api/roles/", Roles.as_view()),
     path("after-rollback/", scope_after_a_rollback),
 ]
 
@@ -64,20 +79,62 @@ def _token(user: object) -> str:
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.portal.test_request_stack")
-def test_a_token_request_makes_two_queries(client, official_jp):  # type: ignore[no-untyped-def]
-    """The token with its user, and the roles: as many as the minimal stack (knox alone:
-    the token, and its walk over the user's other tokens). Six before #16: the scope's
-    three statements (deny-all, the user's, the reset) now ride on the next statement, and
-    knox's walk over the other tokens moved to token_issue."""
+def test_a_token_request_makes_one_query(client, official_jp):  # type: ignore[no-untyped-def]
+    """The token with its user and the user's roles, in one query: one fewer than the
+    minimal stack (knox alone: the token, and its walk over the user's other tokens). Six
+    before #16: the scope's three statements (deny-all, the user's, the reset) now ride on
+    the next statement, knox's walk over the other tokens moved to token_issue, and the
+    roles come with the token (portal.api.authentication)."""
     header = _token(official_jp)
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/noop/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 200
-    assert len(queries) == 2, [q["sql"] for q in queries]
+    assert len(queries) == 1, [q["sql"] for q in queries]
     staff = _token(make_user("reviewer"))
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/noop/", HTTP_AUTHORIZATION=staff).status_code == 200
-    assert len(queries) == 2, [q["sql"] for q in queries]
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.portal.test_request_stack")
+def test_the_roles_read_with_the_token_are_the_roles_query_s(client, jp, fr):  # type: ignore[no-untyped-def]
+    """The same rule as access_for's own query: ended roles and suspended countries left
+    out, programme and country roles together; and none for a user with no role."""
+    user = make_user("reviewer")
+    ProgrammeRole.objects.create(user=user, role="auditor")
+    ProgrammeRole.objects.create(user=user, role="approver", ended_at=timezone.now())
+    Membership.objects.create(user=user, tenant=jp, role="official")
+    Membership.objects.create(user=user, tenant=jp, role="country_admin")
+    Membership.objects.create(user=user, tenant=fr, role="official", ended_at=timezone.now())
+    suspended = TenantFactory(code="NO", status=Tenant.Status.SUSPENDED)
+    Membership.objects.create(user=user, tenant=suspended, role="official")
+    with_token = client.get("/api/roles/", HTTP_AUTHORIZATION=_token(user)).json()
+    assert with_token == {
+        "programme": ["auditor", "reviewer"],
+        "tenants": {str(jp.pk): ["country_admin", "official"]},
+        "codes": {str(jp.pk): "JP"},
+    }
+    forget(user)
+    own_query = access_for(user)
+    assert with_token["programme"] == sorted(own_query.programme_roles)
+    assert with_token["tenants"] == {str(k): sorted(v) for k, v in own_query.tenant_roles.items()}
+    nobody = make_user()
+    assert client.get("/api/roles/", HTTP_AUTHORIZATION=_token(nobody)).json() == {
+        "programme": [],
+        "tenants": {},
+        "codes": {},
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.portal.test_request_stack")
+def test_a_deactivated_users_token_is_refused(client, official_jp):  # type: ignore[no-untyped-def]
+    header = _token(official_jp)
+    official_jp.is_active = False
+    official_jp.save(update_fields=["is_active"])
+    response = client.get("/api/noop/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
 
 
 @pytest.mark.django_db

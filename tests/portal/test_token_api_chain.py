@@ -125,7 +125,7 @@ def test_a_token_request_takes_the_short_chain_and_answers_as_the_whole_one(offi
     assert not short.cookies  # no session, no CSRF cookie
 
 
-def test_a_token_request_makes_two_queries_on_the_short_chain(official_jp):  # type: ignore[no-untyped-def]
+def test_a_token_request_makes_as_many_queries_on_the_short_chain(official_jp):  # type: ignore[no-untyped-def]
     header = token(official_jp)
     client = routed_client()
     client.get("/api/v1/me/", HTTP_AUTHORIZATION=header)
