@@ -16,9 +16,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from django.contrib.postgres.aggregates import JSONBAgg
-from django.db.models import CharField, DecimalField, JSONField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Cast, JSONObject
+from django.db import connection
+from django.db.models import DecimalField, JSONField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
@@ -123,7 +123,7 @@ def _converters() -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
 
 
 def _site_fast(field: serializers.Field) -> Any:
-    """As ``_fast``, for a site's JSON values (``_site_values``): an ISO date is already
+    """As ``_fast``, for a site's JSON values (``_sites_json_sql``): an ISO date is already
     its text; a decimal's text goes through the field (``DecimalField.to_representation``
     takes text and quantizes it as it would the ``Decimal``)."""
     convert = _fast(field)
@@ -141,30 +141,51 @@ def _convert(pairs: list[tuple[str, Any]], row: dict[str, Any]) -> dict[str, Any
     return {name: None if row[name] is None else convert(row[name]) for name, convert in pairs}
 
 
-def _site_values() -> dict[str, Any]:
-    """A site's fields as JSON values: decimals as their text (exact, never a float), the
-    date as ISO 8601 text (JSON's date format), the rest as they are."""
-    values: dict[str, Any] = {}
+@cache
+def _sites_json_sql() -> str:
+    """Every site of the row's application as one JSON array, in the model's order, as a
+    scalar subquery written once per process: a site's fields as JSON values, decimals as
+    their text (exact, never a float), the date as ISO 8601 text (JSON's date format), the
+    rest as they are. The sites come with their application's row instead of from a query
+    of their own (one round trip fewer per list page and per detail, #16).
+
+    SQL by hand, from the models' metadata: the ORM's ``JSONBAgg(JSONObject(...))`` over a
+    correlated subquery was rebuilt and compiled on every request, a fifth of a detail
+    request's Python (bench/README.md). tests/partnerships/test_representations.py holds the
+    answer equal to the serializer's for every shape of site."""
+    quote = connection.ops.quote_name
+    pairs = []
     for name in _SITE_FIELDS:
         field = Site._meta.get_field(name)
-        values[name] = Cast(name, CharField()) if isinstance(field, DecimalField) else name
-    return values
-
-
-def _sites_json() -> Subquery:
-    """Every site of the row's application as one JSON array, in the model's order: the
-    sites come with their application's row instead of from a query of their own (one
-    round trip and one compiled query fewer per list page and per detail, #16)."""
-    sites = (
-        Site.objects.filter(application_id=OuterRef("pk"))
-        .order_by()
-        .values("application_id")
-        .annotate(
-            rows=JSONBAgg(JSONObject(**_site_values()), order_by=list(Site._meta.ordering or ()))
-        )
-        .values("rows")
+        column = f"site_.{quote(field.column)}"
+        if isinstance(field, DecimalField):
+            column = f"({column})::text"
+        pairs.append(f"'{name}', {column}")
+    order = []
+    for name in Site._meta.ordering or ():
+        descending = str(name).startswith("-")
+        column = quote(Site._meta.get_field(str(name).lstrip("-")).column)
+        order.append(f"site_.{column}{' DESC' if descending else ''}")
+    application = CountryApplication._meta
+    return _SITES_JSON_SQL.format(
+        object=", ".join(pairs),
+        order=", ".join(order) or "site_.id",
+        sites=quote(Site._meta.db_table),
+        application_id=quote(Site._meta.get_field("application").column),
+        outer=f"{quote(application.db_table)}.{quote(application.pk.column)}",
     )
-    return Subquery(sites, output_field=JSONField())
+
+
+# Identifiers from the models' metadata, quoted; field names as JSON keys (Python names).
+_SITES_JSON_SQL = (
+    "(SELECT jsonb_agg(jsonb_build_object({object}) ORDER BY {order}) "
+    "FROM {sites} site_ WHERE site_.{application_id} = {outer})"
+)
+
+
+def _sites_json() -> RawSQL:
+    # Identifiers from the models' metadata only, no input: nothing to inject.
+    return RawSQL(_sites_json_sql(), (), output_field=JSONField())  # noqa: S611
 
 
 def values_of(
