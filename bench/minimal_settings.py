@@ -15,6 +15,9 @@ from bench.settings import DATABASE_WORKER, DATABASES, REST_FRAMEWORK
 for _key in ("USER", "PASSWORD", "HOST", "PORT"):
     DATABASES["default"][_key] = DATABASE_WORKER[_key]  # type: ignore[literal-required]
 
+# Django's own backend: the portal's C timestamp loader (portal.postgresql) is one of its layers.
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"  # type: ignore[literal-required]
+
 ROOT_URLCONF = "bench.minimal_urls"
 MIDDLEWARE: list[str] = []
 PORTAL_BROWSER_ONLY_MIDDLEWARE: list[str] = []  # nothing to skip (portal.handlers)

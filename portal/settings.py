@@ -177,6 +177,8 @@ DATABASES = {
             conn_max_age=0 if TESTING else 60,
             conn_health_checks=True,
         ),
+        # Django's backend with psycopg's C loader for timestamps (portal/postgresql/base.py).
+        "ENGINE": "portal.postgresql",
         "ATOMIC_REQUESTS": False,
         # PORTAL_TEST_DB lets several test runs share one server without colliding.
         "TEST": {"NAME": os.environ.get("PORTAL_TEST_DB") or None},
