@@ -153,26 +153,31 @@ def _sites_json_sql() -> str:
     correlated subquery was rebuilt and compiled on every request, a fifth of a detail
     request's Python (bench/README.md). tests/partnerships/test_representations.py holds the
     answer equal to the serializer's for every shape of site."""
+
+    def column_of(model: Any, name: str) -> str:  # a concrete field's column, quoted
+        return str(connection.ops.quote_name(model._meta.get_field(name).column))
+
     quote = connection.ops.quote_name
     pairs = []
     for name in _SITE_FIELDS:
         field = Site._meta.get_field(name)
-        column = f"site_.{quote(field.column)}"
+        column = f"site_.{column_of(Site, name)}"
         if isinstance(field, DecimalField):
             column = f"({column})::text"
         pairs.append(f"'{name}', {column}")
     order = []
-    for name in Site._meta.ordering or ():
-        descending = str(name).startswith("-")
-        column = quote(Site._meta.get_field(str(name).lstrip("-")).column)
-        order.append(f"site_.{column}{' DESC' if descending else ''}")
+    for term in Site._meta.ordering or ():
+        descending = str(term).startswith("-")
+        order.append(
+            f"site_.{column_of(Site, str(term).lstrip('-'))}{' DESC' if descending else ''}"
+        )
     application = CountryApplication._meta
     return _SITES_JSON_SQL.format(
         object=", ".join(pairs),
         order=", ".join(order) or "site_.id",
         sites=quote(Site._meta.db_table),
-        application_id=quote(Site._meta.get_field("application").column),
-        outer=f"{quote(application.db_table)}.{quote(application.pk.column)}",
+        application_id=column_of(Site, "application"),
+        outer=f"{quote(application.db_table)}.{column_of(CountryApplication, 'id')}",
     )
 
 
