@@ -11,14 +11,16 @@ bench/README.md has the measured numbers.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from portal.audit.chain import GENESIS_HASH, LEGACY_KEY_ID, Keyring, keyring
 from portal.audit.checkpoints import Checkpoint, load_checkpoints
@@ -250,20 +252,153 @@ def _signature_problem(checkpoints: list[Checkpoint]) -> VerifyResult | None:
     return None
 
 
-def verify_chain(*, chunk_size: int = 5000) -> VerifyResult:
+def verify_chain(*, chunk_size: int = 5000, processes: int = 1) -> VerifyResult:
     """Recompute every keyed hash from the first event; compare every signed checkpoint.
 
     Reads through a server-side cursor, so memory stays flat however long the chain is; the
     one query sees one snapshot, so appends made meanwhile are not half-read.
+
+    ``processes`` > 1 (the ``verify_audit`` command, the benchmark): the chain is cut by id
+    into that many parts, each walked by its own process on its own connection (this one
+    walks the first; the others are forked), and the answer is the one walk's (``_in_parts``).
+    Where a process cannot fork (inside a transaction, whose rows the others could not see;
+    in a daemonic process such as a Celery pool's) the chain is walked here, in one part.
     """
     checkpoints = load_checkpoints()
     problem = _signature_problem(checkpoints)
     if problem:
         return problem
     anchors = {cp.last_id: cp for cp in checkpoints}
+    keys = keyring()
+    if processes > 1 and _can_fork():
+        return _in_parts(parts=processes, keys=keys, anchors=anchors, chunk_size=chunk_size)
     return _walk(
-        after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keyring(), anchors=anchors,
+        after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
         chunk_size=chunk_size,
+    )  # fmt: skip
+
+
+def _can_fork() -> bool:
+    return (
+        hasattr(os, "fork")
+        and not connection.in_atomic_block
+        and not multiprocessing.current_process().daemon
+    )
+
+
+@dataclass(frozen=True)
+class _Part:
+    after_id: int
+    expected_prev: str
+    rank: int
+    until_id: int | None  # None: to the end of the chain
+
+
+def _in_parts(
+    *, parts: int, keys: Keyring, anchors: dict[int, Checkpoint], chunk_size: int
+) -> VerifyResult:
+    """The walk of ``verify_chain``, cut by id into ``parts`` walked side by side.
+
+    Why: one process hashes about 100,000 events a second and is bound by the GIL (fetching
+    and hashing share it), so a million events took 12 s on a slower day; two processes took
+    8 (#16, bench/README.md). The same checks as one walk: part ``i`` starts where part
+    ``i - 1`` ends, from the stored hash and key of that part's last event, which part
+    ``i - 1`` verifies; so the first problem of the earliest failing part is the first
+    problem of the chain, with ``checked`` counted as one walk counts it.
+    """
+    cuts = _cuts(parts)
+    if not cuts:
+        return _walk(
+            after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
+            chunk_size=chunk_size,
+        )  # fmt: skip
+    plan = [_Part(after_id=0, expected_prev=GENESIS_HASH, rank=-1, until_id=None)]
+    for cut_id, stored, key_id in cuts:
+        plan[-1] = replace(plan[-1], until_id=cut_id)
+        plan.append(
+            _Part(
+                after_id=cut_id,
+                expected_prev=stored,
+                rank=keys.order.get(key_id, -1),
+                until_id=None,
+            )
+        )
+
+    def walk(part: _Part) -> VerifyResult:
+        return _walk(
+            after_id=part.after_id, expected_prev=part.expected_prev, rank=part.rank,
+            keys=keys, anchors=anchors, chunk_size=chunk_size, until_id=part.until_id,
+        )  # fmt: skip
+
+    connections.close_all()  # each process opens its own connection, none shares this one
+    context = multiprocessing.get_context("fork")
+    children = []
+    for part in plan[1:]:
+        receiving, sending = context.Pipe(duplex=False)
+        child = context.Process(target=_walk_in_child, args=(walk, part, sending), daemon=True)
+        child.start()
+        sending.close()
+        children.append((child, receiving))
+    results = [walk(plan[0])]
+    for child, receiving in children:
+        try:
+            answer = receiving.recv()
+        except EOFError:  # it ended without a word
+            answer = f"exit code {child.exitcode}"
+        child.join()
+        if not isinstance(answer, VerifyResult):
+            raise RuntimeError(f"audit verification: a part failed: {answer}")
+        results.append(answer)
+    return _joined(results)
+
+
+def _cuts(parts: int) -> list[tuple[int, str, str]]:
+    """``(id, hash, key_id)`` of the event ending each part but the last: ids spread evenly
+    between the first and the last (ids are gaps-free but for deletions, which the walk
+    reports)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM audit_auditevent")
+        low, high = cursor.fetchone()
+        if low is None or high - low < 2 * parts:
+            return []
+        cuts: list[tuple[int, str, str]] = []
+        for i in range(1, parts):
+            cursor.execute(
+                "SELECT id, hash, key_id FROM audit_auditevent WHERE id <= %s "
+                "ORDER BY id DESC LIMIT 1",
+                [low + (high - low) * i // parts],
+            )
+            row = cursor.fetchone()
+            if row is not None and (not cuts or row[0] > cuts[-1][0]):
+                cuts.append((row[0], row[1], row[2]))
+    return cuts
+
+
+def _walk_in_child(walk: Callable[[_Part], VerifyResult], part: _Part, sending: Any) -> None:
+    try:
+        sending.send(walk(part))
+    except BaseException as exc:  # told to the parent, which raises
+        sending.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        connections.close_all()
+        sending.close()
+
+
+def _joined(results: list[VerifyResult]) -> VerifyResult:
+    """The parts' answers as one walk's: the earliest failing part's problem, or the whole."""
+    checked = found = 0
+    for result in results:
+        if not result.ok:
+            return replace(
+                result, checked=checked + result.checked, checkpoints=found + result.checkpoints,
+                from_id=0,
+            )  # fmt: skip
+        checked += result.checked
+        found += result.checkpoints
+    last = results[-1]
+    return VerifyResult(
+        ok=True, checked=checked, first_bad_id=None, last_id=last.last_id,
+        head_hash=last.head_hash, from_id=0, checkpoints=found,
     )  # fmt: skip
 
 
