@@ -177,10 +177,14 @@ def wrk(
 
 
 class RssSampler:
-    """Peak resident memory of a set of processes, sampled every 20 ms in a thread."""
+    """Peak resident memory of a set of processes, sampled every 20 ms in a thread;
+    ``children``: also of the processes they start meanwhile (a forked child's growth counts
+    from its resident size when first seen: the pages it shares with its parent at the fork
+    are in both)."""
 
-    def __init__(self, processes: Sequence[psutil.Process]) -> None:
+    def __init__(self, processes: Sequence[psutil.Process], *, children: bool = False) -> None:
         self.processes = list(processes)
+        self.children = children
         self.before = {p.pid: p.memory_info().rss for p in self.processes}
         self.peak = dict(self.before)
         self._stop = threading.Event()
@@ -188,12 +192,20 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for p in self.processes:
+            sampled = list(self.processes)
+            if self.children:
+                for p in self.processes:
+                    try:
+                        sampled += p.children(recursive=True)
+                    except psutil.Error:
+                        continue
+            for p in sampled:
                 try:
                     rss = p.memory_info().rss
                 except psutil.Error:
                     continue
-                if rss > self.peak[p.pid]:
+                self.before.setdefault(p.pid, rss)
+                if rss > self.peak.get(p.pid, 0):
                     self.peak[p.pid] = rss
             self._stop.wait(0.02)
 

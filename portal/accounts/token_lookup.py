@@ -94,11 +94,11 @@ def tokens_by_key(*, token_key: str) -> list[ApiToken]:
 
 
 def _run(lookup: _Lookup, token_key: str) -> list[tuple[Any, ...]]:
-    connection.ensure_connection()
-    raw = connection.connection
-    prepare = not getattr(raw, _PREPARED_FLAG, False)
     execute = f"EXECUTE {STATEMENT}(%s)"
     with connection.cursor() as cursor:
+        # The connection the cursor is on: opening it may have replaced a dead one.
+        raw = cursor.cursor.connection
+        prepare = not getattr(raw, _PREPARED_FLAG, False)
         if prepare:
             cursor.execute(f"PREPARE {STATEMENT}(text) AS {lookup.sql}; {execute}", [token_key])
             setattr(raw, _PREPARED_FLAG, True)

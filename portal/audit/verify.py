@@ -333,22 +333,40 @@ def _in_parts(
     connections.close_all()  # each process opens its own connection, none shares this one
     context = multiprocessing.get_context("fork")
     children = []
-    for part in plan[1:]:
-        receiving, sending = context.Pipe(duplex=False)
-        child = context.Process(target=_walk_in_child, args=(walk, part, sending), daemon=True)
-        child.start()
-        sending.close()
-        children.append((child, receiving))
-    results = [walk(plan[0])]
-    for child, receiving in children:
-        try:
-            answer = receiving.recv()
-        except EOFError:  # it ended without a word
-            answer = f"exit code {child.exitcode}"
-        child.join()
-        if not isinstance(answer, VerifyResult):
-            raise RuntimeError(f"audit verification: a part failed: {answer}")
-        results.append(answer)
+    try:
+        for part in plan[1:]:
+            receiving, sending = context.Pipe(duplex=False)
+            child = context.Process(target=_walk_in_child, args=(walk, part, sending), daemon=True)
+            child.start()
+            sending.close()
+            children.append((child, receiving))
+        results = [walk(plan[0])]
+        # In order: the earliest part that fails gives the answer, as one walk would; a
+        # later part's answer (or error) is then never read.
+        for (child, receiving), part in zip(children, plan[1:], strict=True):
+            if not results[-1].ok:
+                break
+            if (results[-1].last_id, results[-1].head_hash) != (part.after_id, part.expected_prev):
+                # The cut event changed between reading the cuts and walking (each process
+                # has its own snapshot): walk the chain once, in one snapshot.
+                return _walk(
+                    after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
+                    chunk_size=chunk_size,
+                )  # fmt: skip
+            try:
+                answer = receiving.recv()
+            except EOFError:  # it ended without a word
+                child.join()
+                answer = f"exit code {child.exitcode}"
+            if not isinstance(answer, VerifyResult):
+                raise RuntimeError(f"audit verification: a part failed: {answer}")
+            results.append(answer)
+    finally:
+        for child, receiving in children:
+            receiving.close()
+            if child.is_alive():
+                child.terminate()  # its answer is not needed (or the walk failed here)
+            child.join()
     return _joined(results)
 
 

@@ -19,7 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db.backends.postgresql import base
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from psycopg import adapters
+from psycopg.pq import Format
 from psycopg.types.datetime import TimestamptzLoader  # psycopg registers its C version
+
+_TIMESTAMPTZ = adapters.types["timestamptz"].oid
+_PSYCOPG_LOADER = adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)  # C when psycopg has it
 
 # Django's client-side-binding server cursor (its stubs declare it without arguments).
 _SERVER_SIDE_CURSOR: Any = base.ServerSideCursor
@@ -34,15 +40,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def create_cursor(self, name: str | None = None) -> Any:
         """Django's cursors, without its check of the connection's ``timestamptz`` loader
-        (it reads a ``timezone`` attribute the C loader has not, and would put its Python
+        (it reads a ``timezone`` attribute psycopg's loader has not, and would put its Python
         loader back on every cursor)."""
-        if not settings.USE_TZ:
-            return super().create_cursor(name)
+        if self.connection.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT) is not _PSYCOPG_LOADER:
+            return super().create_cursor(name)  # Django's own loader (USE_TZ off at connect)
         if name is None:
-            return self.connection.cursor()
-        # Named (server-side) cursors as Django makes them (base.DatabaseWrapper.create_cursor).
-        if self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
-            return _SERVER_SIDE_CURSOR(
+            cursor = self.connection.cursor()
+        elif self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
+            # Named (server-side) cursors as Django makes them.
+            cursor = _SERVER_SIDE_CURSOR(
                 self.connection, name=name, scrollable=False, withhold=self.connection.autocommit
             )
-        return self.connection.cursor(name, scrollable=False, withhold=self.connection.autocommit)
+        else:
+            cursor = self.connection.cursor(
+                name, scrollable=False, withhold=self.connection.autocommit
+            )
+        if not settings.USE_TZ:  # turned off since the connection opened: naive, as Django's
+            register_tzloader(self.timezone, cursor)
+        return cursor

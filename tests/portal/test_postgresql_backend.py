@@ -27,7 +27,8 @@ def test_the_connection_and_its_cursors_load_timestamps_in_c():
     assert connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         loader = _loader(cursor.cursor)
-    assert loader.__module__ == "psycopg_binary._psycopg", loader
+    # psycopg's own C loader (psycopg[binary], or psycopg-c), not Django's Python subclass.
+    assert loader.__module__ in ("psycopg_binary._psycopg", "psycopg_c._psycopg"), loader
     assert loader.__name__ == "TimestamptzLoader"
     named = connection.chunked_cursor()
     assert _loader(named.cursor) is loader
@@ -58,3 +59,11 @@ def test_orm_rows_and_the_iterator_read_the_same_instants():
     )
     assert streamed == event.occurred_at
     assert abs(event.occurred_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_use_tz_turned_off_after_connecting_gives_naive_datetimes(settings):  # type: ignore[no-untyped-def]
+    settings.USE_TZ = False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '2026-03-29 01:30:00+00'::timestamptz")
+        (value,) = cursor.fetchone()
+    assert value.tzinfo is None

@@ -83,3 +83,13 @@ def test_odd_secrets_are_refused_with_401(client, secret):  # type: ignore[no-un
     response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {secret}")
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_the_right_key_with_the_wrong_rest_of_the_secret_is_refused(client, official_jp):  # type: ignore[no-untyped-def]
+    """The key finds the token; the digest of the whole secret must still match."""
+    _, secret = token_issue(user=official_jp, client="test", otp_verified=True)
+    forged = _key(secret) + ("0" if secret[-1] != "0" else "1") * (len(secret) - len(_key(secret)))
+    assert len(token_lookup.tokens_by_key(token_key=_key(forged))) == 1
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {forged}").status_code == 401
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
