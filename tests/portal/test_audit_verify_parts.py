@@ -151,8 +151,13 @@ def test_parts_that_do_not_join_are_walked_again_as_one(monkeypatch):  # type: i
     one = verify_chain()
     ((cut_id, _, key_id),) = verify._cuts(2)
     monkeypatch.setattr(verify, "_cuts", lambda parts: [(cut_id, "f" * 64, key_id)])
-    walks = []
+    walks: list[int] = []
     walk = verify._walk
-    monkeypatch.setattr(verify, "_walk", lambda **kw: walks.append(kw["after_id"]) or walk(**kw))
+
+    def counted(**kwargs):  # type: ignore[no-untyped-def]
+        walks.append(kwargs["after_id"])
+        return walk(**kwargs)
+
+    monkeypatch.setattr(verify, "_walk", counted)
     assert _answer(verify_chain(processes=2)) == _answer(one)  # not the forked part's "link"
     assert walks == [0, 0]  # the first part, then the one walk (the fork's is not counted here)
