@@ -7,6 +7,7 @@ from typing import Any
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from partnerships.serializers import EXAMPLE
 from portal.tenancy.models import Membership, ProgrammeRole, Tenant
@@ -145,3 +146,18 @@ def create_application(official: Any, tenant: Tenant, **overrides: Any) -> Any:
     data = dict(body.validated_data)
     data.pop("tenant", None)
     return application_create(actor=official, tenant=tenant, data=data)
+
+
+def make_user_of_every_kind_of_role(jp: Tenant, fr: Tenant) -> Any:
+    """A reviewer who is also an auditor and a JP official and country admin, with roles
+    the roles query must leave out: an ended approver role, an ended FR membership, and a
+    membership of a suspended country (NO)."""
+    user = make_user("reviewer")
+    ProgrammeRole.objects.create(user=user, role="auditor")
+    ProgrammeRole.objects.create(user=user, role="approver", ended_at=timezone.now())
+    Membership.objects.create(user=user, tenant=jp, role="official")
+    Membership.objects.create(user=user, tenant=jp, role="country_admin")
+    Membership.objects.create(user=user, tenant=fr, role="official", ended_at=timezone.now())
+    suspended = TenantFactory(code="NO", status=Tenant.Status.SUSPENDED)
+    Membership.objects.create(user=user, tenant=suspended, role="official")
+    return user

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from portal.tenancy.access import access_for
-from portal.tenancy.models import Membership, ProgrammeRole, Tenant
-from tests.factories import TenantFactory, make_user
+from tests.factories import make_user, make_user_of_every_kind_of_role
 
 pytestmark = pytest.mark.django_db
 
 
 def test_roles_of_every_kind_in_one_query(jp, fr, django_assert_num_queries):
-    user = make_user("reviewer")
-    ProgrammeRole.objects.create(user=user, role="auditor")
-    ProgrammeRole.objects.create(user=user, role="approver", ended_at=timezone.now())
-    Membership.objects.create(user=user, tenant=jp, role="official")
-    Membership.objects.create(user=user, tenant=jp, role="country_admin")
-    Membership.objects.create(user=user, tenant=fr, role="official", ended_at=timezone.now())
-    suspended = TenantFactory(code="NO", status=Tenant.Status.SUSPENDED)
-    Membership.objects.create(user=user, tenant=suspended, role="official")
+    user = make_user_of_every_kind_of_role(jp, fr)
 
     with django_assert_num_queries(1):
         access = access_for(user)

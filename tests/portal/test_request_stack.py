@@ -23,8 +23,7 @@ from portal.accounts.models import ApiToken
 from portal.accounts.services import token_issue
 from portal.tenancy import rls
 from portal.tenancy.access import access_for, forget
-from portal.tenancy.models import Membership, ProgrammeRole, Tenant
-from tests.factories import TenantFactory, make_user
+from tests.factories import make_user, make_user_of_every_kind_of_role
 
 
 class Noop(APIView):
@@ -101,14 +100,7 @@ def test_a_token_request_makes_one_query(client, official_jp):  # type: ignore[n
 def test_the_roles_read_with_the_token_are_the_roles_query_s(client, jp, fr):  # type: ignore[no-untyped-def]
     """The same rule as access_for's own query: ended roles and suspended countries left
     out, programme and country roles together; and none for a user with no role."""
-    user = make_user("reviewer")
-    ProgrammeRole.objects.create(user=user, role="auditor")
-    ProgrammeRole.objects.create(user=user, role="approver", ended_at=timezone.now())
-    Membership.objects.create(user=user, tenant=jp, role="official")
-    Membership.objects.create(user=user, tenant=jp, role="country_admin")
-    Membership.objects.create(user=user, tenant=fr, role="official", ended_at=timezone.now())
-    suspended = TenantFactory(code="NO", status=Tenant.Status.SUSPENDED)
-    Membership.objects.create(user=user, tenant=suspended, role="official")
+    user = make_user_of_every_kind_of_role(jp, fr)
     with_token = client.get("/api/roles/", HTTP_AUTHORIZATION=_token(user)).json()
     assert with_token == {
         "programme": ["auditor", "reviewer"],
