@@ -271,11 +271,10 @@ def verify_chain(*, chunk_size: int = 5000, processes: int = 1) -> VerifyResult:
     anchors = {cp.last_id: cp for cp in checkpoints}
     keys = keyring()
     if processes > 1 and _can_fork():
-        return _in_parts(parts=processes, keys=keys, anchors=anchors, chunk_size=chunk_size)
-    return _walk(
-        after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
-        chunk_size=chunk_size,
-    )  # fmt: skip
+        cuts = _cuts(processes)
+        if cuts:
+            return _in_parts(cuts=cuts, keys=keys, anchors=anchors, chunk_size=chunk_size)
+    return _walk_part(_WHOLE, keys=keys, anchors=anchors, chunk_size=chunk_size)
 
 
 def _can_fork() -> bool:
@@ -294,10 +293,27 @@ class _Part:
     until_id: int | None  # None: to the end of the chain
 
 
-def _in_parts(
-    *, parts: int, keys: Keyring, anchors: dict[int, Checkpoint], chunk_size: int
+_WHOLE = _Part(after_id=0, expected_prev=GENESIS_HASH, rank=-1, until_id=None)
+
+
+def _walk_part(
+    part: _Part, *, keys: Keyring, anchors: dict[int, Checkpoint], chunk_size: int
 ) -> VerifyResult:
-    """The walk of ``verify_chain``, cut by id into ``parts`` walked side by side.
+    return _walk(
+        after_id=part.after_id, expected_prev=part.expected_prev, rank=part.rank, keys=keys,
+        anchors=anchors, chunk_size=chunk_size, until_id=part.until_id,
+    )  # fmt: skip
+
+
+def _in_parts(
+    *,
+    cuts: list[tuple[int, str, str]],
+    keys: Keyring,
+    anchors: dict[int, Checkpoint],
+    chunk_size: int,
+) -> VerifyResult:
+    """The walk of ``verify_chain``, cut at ``cuts`` (``_cuts``) into parts walked side by
+    side.
 
     Why: one process hashes about 100,000 events a second and is bound by the GIL (fetching
     and hashing share it), so a million events took 12 s on a slower day; two processes took
@@ -306,13 +322,7 @@ def _in_parts(
     ``i - 1`` verifies; so the first problem of the earliest failing part is the first
     problem of the chain, with ``checked`` counted as one walk counts it.
     """
-    cuts = _cuts(parts)
-    if not cuts:
-        return _walk(
-            after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
-            chunk_size=chunk_size,
-        )  # fmt: skip
-    plan = [_Part(after_id=0, expected_prev=GENESIS_HASH, rank=-1, until_id=None)]
+    plan = [_WHOLE]
     for cut_id, stored, key_id in cuts:
         plan[-1] = replace(plan[-1], until_id=cut_id)
         plan.append(
@@ -325,10 +335,7 @@ def _in_parts(
         )
 
     def walk(part: _Part) -> VerifyResult:
-        return _walk(
-            after_id=part.after_id, expected_prev=part.expected_prev, rank=part.rank,
-            keys=keys, anchors=anchors, chunk_size=chunk_size, until_id=part.until_id,
-        )  # fmt: skip
+        return _walk_part(part, keys=keys, anchors=anchors, chunk_size=chunk_size)
 
     connections.close_all()  # each process opens its own connection, none shares this one
     context = multiprocessing.get_context("fork")
@@ -349,10 +356,7 @@ def _in_parts(
             if (results[-1].last_id, results[-1].head_hash) != (part.after_id, part.expected_prev):
                 # The cut event changed between reading the cuts and walking (each process
                 # has its own snapshot): walk the chain once, in one snapshot.
-                return _walk(
-                    after_id=0, expected_prev=GENESIS_HASH, rank=-1, keys=keys, anchors=anchors,
-                    chunk_size=chunk_size,
-                )  # fmt: skip
+                return walk(_WHOLE)
             try:
                 answer = receiving.recv()
             except EOFError:  # it ended without a word
