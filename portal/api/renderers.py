@@ -1,8 +1,9 @@
 """JSON rendered by orjson, byte for byte what DRF's ``JSONRenderer`` writes.
 
 Used by hot read endpoints, whose bodies are plain JSON types already (strings, numbers,
-booleans, lists, dicts); anything else falls back to DRF's encoder, and an indented (browsable)
-answer to DRF's renderer itself.
+booleans, lists, dicts) or JSON texts to embed as they are (``orjson.Fragment``, written by
+PostgreSQL: partnerships.representations); anything else falls back to DRF's encoder, and an
+indented (browsable) answer to DRF's renderer itself.
 """
 
 from __future__ import annotations
@@ -27,17 +28,23 @@ class FastJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type or "", dict(renderer_context or {})):
-            return super().render(data, accepted_media_type, renderer_context)
+            # Indented (the browsable API): JSON texts embedded as they are
+            # (``orjson.Fragment``, partnerships.representations) become values first.
+            plain = orjson.loads(self._compact(data))
+            return super().render(plain, accepted_media_type, renderer_context)
+        body = self._compact(data)
+        for raw, escaped in _LINE_SEPARATORS:
+            if raw in body:
+                body = body.replace(raw, escaped)
+        return body
+
+    def _compact(self, data: Any) -> bytes:
         # Dates and times go to DRF's encoder too ("Z", milliseconds), not orjson's own format;
         # error bodies can have integer keys (a list item's errors), which json writes as text.
-        body = orjson.dumps(
+        return orjson.dumps(
             data,
             default=self.encoder_class().default,
             option=orjson.OPT_PASSTHROUGH_DATETIME
             | orjson.OPT_PASSTHROUGH_DATACLASS
             | orjson.OPT_NON_STR_KEYS,
         )
-        for raw, escaped in _LINE_SEPARATORS:
-            if raw in body:
-                body = body.replace(raw, escaped)
-        return body

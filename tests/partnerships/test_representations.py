@@ -145,3 +145,14 @@ def test_fast_renderer_writes_what_drf_writes():
     }
     assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
     assert FastJSONRenderer().render(None) == b""
+
+
+def test_the_browsable_api_shows_the_rows_written_by_postgresql(api, official_jp, jp):
+    """The HTML view of the list and the detail (``?format=api``) indents the same JSON."""
+    application = create_application(official_jp, jp, title="Kansai campus — 関西")
+    api.as_user(official_jp)
+    for path in ("/api/v1/applications/", f"/api/v1/applications/{application.pk}/"):
+        response = api.get(path, {"format": "api"})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/html")
+        assert "Kansai campus — 関西" in response.content.decode()

@@ -11,6 +11,7 @@ from knox.settings import CONSTANTS
 
 from portal.accounts import token_lookup
 from portal.accounts.services import token_issue
+from portal.postgresql import prepared
 from portal.tenancy.access import access_for
 from tests.factories import make_user
 
@@ -33,8 +34,7 @@ def test_one_query_reads_the_token_its_owner_and_their_roles(official_jp, jp):  
     token, secret = token_issue(user=official_jp, client="test", otp_verified=True)
     with connection.cursor() as cursor:  # a connection that has not prepared it yet
         cursor.execute("DEALLOCATE ALL")
-    if hasattr(connection.connection, token_lookup._PREPARED_FLAG):
-        delattr(connection.connection, token_lookup._PREPARED_FLAG)
+    prepared.recorded(connection.connection).clear()
     sent = []
     for _ in range(2):  # PREPARE with the first EXECUTE, then EXECUTE alone
         with CaptureQueriesContext(connection) as queries:
@@ -62,9 +62,9 @@ def test_a_wrong_record_of_the_statement_is_corrected_from_postgresql(official_j
         cursor.execute(f"DEALLOCATE {token_lookup.STATEMENT}")
     assert len(token_lookup.tokens_by_key(token_key=_key(secret))) == 1
     assert _prepared()
-    delattr(connection.connection, token_lookup._PREPARED_FLAG)
+    prepared.recorded(connection.connection).discard(token_lookup.STATEMENT)
     assert len(token_lookup.tokens_by_key(token_key=_key(secret))) == 1
-    assert getattr(connection.connection, token_lookup._PREPARED_FLAG)
+    assert token_lookup.STATEMENT in prepared.recorded(connection.connection)
     # Inside a transaction the failure is not retried (it aborted the transaction).
     with connection.cursor() as cursor:
         cursor.execute(f"DEALLOCATE {token_lookup.STATEMENT}")
