@@ -2,8 +2,8 @@
 
 Why by hand: PostgreSQL parses and plans every query it is sent, and for the hot reads that
 costs as much as running them (the API token lookup: 0.29 ms planning against 0.07 ms
-running; the reviewer queue's 50-row page, whose JSON PostgreSQL writes, about 1 ms of its
-2; bench/README.md, #16). A prepared statement is parsed once per connection and planned
+running; the reviewer queue's page, whose JSON PostgreSQL writes, 2.2 ms more backend time
+unprepared than prepared; bench/README.md, #16). A prepared statement is parsed once per connection and planned
 once (PostgreSQL's generic plan, after five custom ones). psycopg prepares statements by
 itself only under server-side binding, which cannot carry the Row-Level Security scope in
 the same round trip (``portal.tenancy.rls``) and which Django does not use by default; no
@@ -25,6 +25,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -33,7 +34,7 @@ from django.db import DatabaseError, connection
 # On the psycopg connection: the names of the statements prepared on it.
 _PREPARED = "_portal_prepared_statements"
 # Per connection; beyond it, queries run unprepared (a connection lives CONN_MAX_AGE).
-MAX_PER_CONNECTION = 200
+MAX_PER_CONNECTION = 100
 _PLACEHOLDER = re.compile(r"%%|%s")
 # Queries whose parameters PostgreSQL could not type (or that failed to prepare otherwise):
 # run as they are from then on, in this process.
@@ -65,9 +66,11 @@ def numbered(sql: str) -> tuple[str, int]:
     return _PLACEHOLDER.sub(number, sql), count
 
 
-def statement_name(sql: str) -> str:
-    """A name for the statement of ``sql``: the same text, the same name."""
-    return "portal_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+def statement_name(sql: str, variant: str = "") -> str:
+    """A name for the statement of ``sql`` (and ``variant``, ``statements``): the same text,
+    the same name."""
+    digest = hashlib.blake2b(f"{variant}\x00{sql}".encode(), digest_size=10)
+    return "portal_" + digest.hexdigest()
 
 
 def execute(
@@ -117,7 +120,9 @@ def learn(error: DatabaseError, *, name: str) -> bool:
     return False
 
 
-def _as_prepared(execute_next: Any, sql: str, params: Any, many: bool, context: dict) -> Any:
+def _as_prepared(
+    execute_next: Any, sql: str, params: Any, many: bool, context: dict, *, variant: str
+) -> Any:
     """Execute wrapper (``statements``): a plain SELECT outside a transaction, run as a
     prepared statement."""
     db = context["connection"]
@@ -133,7 +138,7 @@ def _as_prepared(execute_next: Any, sql: str, params: Any, many: bool, context: 
         or len(recorded(raw_cursor.connection)) >= MAX_PER_CONNECTION
     ):
         return execute_next(sql, params, many, context)
-    name = statement_name(sql)
+    name = statement_name(sql, variant)
     params = tuple(params or ())
 
     def run(text: str, values: Sequence[Any]) -> Any:
@@ -153,15 +158,24 @@ def _as_prepared(execute_next: Any, sql: str, params: Any, many: bool, context: 
 
 
 @contextmanager
-def statements() -> Iterator[None]:
+def statements(*, variant: str = "") -> Iterator[None]:
     """Within: every plain SELECT on the default connection outside a transaction runs as a
-    prepared statement (one per distinct SQL text and connection, ``MAX_PER_CONNECTION`` at
-    most). For hot reads whose SQL is the same from one request to the next (a list's filter
-    shapes, a detail): their values are parameters."""
+    prepared statement (one per distinct SQL text, ``variant`` and connection,
+    ``MAX_PER_CONNECTION`` at most): parsed, and its Row-Level Security policies expanded,
+    once per connection; planned once where PostgreSQL finds one generic plan as good as
+    planning for each execution's values (after five executions), else for each.
+
+    ``variant``: the values the best plan depends on, as text (a list's filter values), so
+    that each gets a statement of its own. PostgreSQL's choice of a generic plan is made per
+    statement: a statement shared by every state filter kept the generic plan its common
+    states were as fast with, which scanned the whole table for a rare one (89-119 ms
+    against 1.2 ms planned for it; #16). A lookup by key needs none (one plan suits every
+    key)."""
     connection.ensure_connection()  # so that the RLS scope's wrapper is installed already
+    wrapper = partial(_as_prepared, variant=variant)
     # Outermost, so that the scope (portal.tenancy.rls) goes in front of PREPARE too.
-    connection.execute_wrappers.insert(0, _as_prepared)
+    connection.execute_wrappers.insert(0, wrapper)
     try:
         yield
     finally:
-        connection.execute_wrappers.remove(_as_prepared)
+        connection.execute_wrappers.remove(wrapper)

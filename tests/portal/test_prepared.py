@@ -117,3 +117,22 @@ def test_hot_reads_answer_the_same_bytes_prepared(api, official_jp, jp):  # type
                 ]
                 assert public_state("technical_review") in texts[0]
     assert any(name.startswith("portal_") for name in _statements())
+
+
+def test_each_set_of_states_filtered_by_has_a_statement_of_its_own(api, official_jp, jp):  # type: ignore[no-untyped-def]
+    """PostgreSQL settles on a generic plan per statement: the queue's statement for one set
+    of states is never executed for another (a rare state's plan is not a common one's)."""
+    application = create_application(official_jp, jp)
+    CountryApplication.objects.filter(pk=application.pk).update(
+        state="technical_review", submitted_at=timezone.now()
+    )
+    api.as_user(make_user("reviewer"))
+    before = _statements()
+    for state in ("technical_review", "withdrawn", "technical_review"):
+        assert api.get("/api/v1/applications/", {"state": state}).status_code == 200
+    both = api.get("/api/v1/applications/", {"state": ["withdrawn", "technical_review"]})
+    assert [row["id"] for row in both.json()["results"]] == [application.pk]
+    added = _statements() - before
+    assert len(added) == 3, added  # technical_review, withdrawn, and the two together
+    assert prepared.statement_name("SELECT 1", "a") != prepared.statement_name("SELECT 1", "b")
+    assert prepared.statement_name("SELECT 1") == prepared.statement_name("SELECT 1", "")
