@@ -2,8 +2,8 @@
 
 Why by hand: PostgreSQL parses and plans every query it is sent, and for the hot reads that
 costs as much as running them (the API token lookup: 0.29 ms planning against 0.07 ms
-running; the reviewer queue's page, whose JSON PostgreSQL writes, 2.2 ms more backend time
-unprepared than prepared; bench/README.md, #16). A prepared statement is parsed once per connection and planned
+running; bench/README.md, #16), and the hot reads' SQL, which writes their JSON
+(``portal.api.sql_json``), is long to parse. A prepared statement is parsed once per connection and planned
 once (PostgreSQL's generic plan, after five custom ones). psycopg prepares statements by
 itself only under server-side binding, which cannot carry the Row-Level Security scope in
 the same round trip (``portal.tenancy.rls``) and which Django does not use by default; no
@@ -36,6 +36,7 @@ _PREPARED = "_portal_prepared_statements"
 # Per connection; beyond it, queries run unprepared (a connection lives CONN_MAX_AGE).
 MAX_PER_CONNECTION = 100
 _PLACEHOLDER = re.compile(r"%%|%s")
+_CUSTOM_PLAN = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 # Queries whose parameters PostgreSQL could not type (or that failed to prepare otherwise):
 # run as they are from then on, in this process.
 _UNPREPARABLE: set[str] = set()
@@ -66,11 +67,9 @@ def numbered(sql: str) -> tuple[str, int]:
     return _PLACEHOLDER.sub(number, sql), count
 
 
-def statement_name(sql: str, variant: str = "") -> str:
-    """A name for the statement of ``sql`` (and ``variant``, ``statements``): the same text,
-    the same name."""
-    digest = hashlib.blake2b(f"{variant}\x00{sql}".encode(), digest_size=10)
-    return "portal_" + digest.hexdigest()
+def statement_name(sql: str) -> str:
+    """A name for the statement of ``sql``: the same text, the same name."""
+    return "portal_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
 
 
 def execute(
@@ -81,11 +80,13 @@ def execute(
     params: Sequence[Any],
     run: Callable[[str, Sequence[Any]], Any] | None = None,
     types: str = "",
+    custom_plan: bool = False,
 ) -> Any:
     """Run ``sql`` (Django's placeholders) with ``params`` as the prepared statement ``name``
     on ``cursor`` (Django's cursor), preparing it first where this connection has not.
     ``run(sql, params)`` executes on the cursor (default ``cursor.execute``); ``types``: the
-    parameters' types for ``PREPARE`` (``"(text)"``), else PostgreSQL infers them. Leaves the
+    parameters' types for ``PREPARE`` (``"(text)"``), else PostgreSQL infers them;
+    ``custom_plan``: planned for its values on this execution (``statements``). Leaves the
     cursor on the statement's rows; returns what ``run`` returns. Raises DatabaseError as any
     query does (``learn`` tells whether asking again can succeed)."""
     run = run or cursor.execute
@@ -95,11 +96,17 @@ def execute(
     if count != len(params):
         raise ValueError(f"{count} placeholders for {len(params)} parameters")
     call = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
-    if name in prepared:
-        return run(call, params)
-    result = run(f"PREPARE {name}{types} AS {numbered_sql}; {call}", params)
+    skip = 0  # results in front of EXECUTE's rows
+    if custom_plan:  # for this query string only (its implicit transaction)
+        call = f"{_CUSTOM_PLAN}; {call}"
+        skip += 1
+    if name not in prepared:
+        call = f"PREPARE {name}{types} AS {numbered_sql}; {call}"
+        skip += 1
+    result = run(call, params)
     prepared.add(name)
-    cursor.cursor.nextset()  # past PREPARE's empty result, to EXECUTE's rows
+    for _ in range(skip):
+        cursor.cursor.nextset()
     return result
 
 
@@ -121,7 +128,7 @@ def learn(error: DatabaseError, *, name: str) -> bool:
 
 
 def _as_prepared(
-    execute_next: Any, sql: str, params: Any, many: bool, context: dict, *, variant: str
+    execute_next: Any, sql: str, params: Any, many: bool, context: dict, *, custom_plan: bool
 ) -> Any:
     """Execute wrapper (``statements``): a plain SELECT outside a transaction, run as a
     prepared statement."""
@@ -138,14 +145,14 @@ def _as_prepared(
         or len(recorded(raw_cursor.connection)) >= MAX_PER_CONNECTION
     ):
         return execute_next(sql, params, many, context)
-    name = statement_name(sql, variant)
+    name = statement_name(sql)
     params = tuple(params or ())
 
     def run(text: str, values: Sequence[Any]) -> Any:
         return execute_next(text, values, many, context)
 
     try:
-        return execute(cursor, name=name, sql=sql, params=params, run=run)
+        return execute(cursor, name=name, sql=sql, params=params, run=run, custom_plan=custom_plan)
     except DatabaseError as error:
         if isinstance(error.__cause__, psycopg.errors.IndeterminateDatatype):
             # PREPARE cannot type one of its parameters (``SELECT %s``, say): never again
@@ -154,25 +161,23 @@ def _as_prepared(
             return execute_next(sql, params, many, context)
         if not learn(error, name=name):
             raise
-        return execute(cursor, name=name, sql=sql, params=params, run=run)
+        return execute(cursor, name=name, sql=sql, params=params, run=run, custom_plan=custom_plan)
 
 
 @contextmanager
-def statements(*, variant: str = "") -> Iterator[None]:
+def statements(*, custom_plans: bool = False) -> Iterator[None]:
     """Within: every plain SELECT on the default connection outside a transaction runs as a
-    prepared statement (one per distinct SQL text, ``variant`` and connection,
-    ``MAX_PER_CONNECTION`` at most): parsed, and its Row-Level Security policies expanded,
-    once per connection; planned once where PostgreSQL finds one generic plan as good as
-    planning for each execution's values (after five executions), else for each.
+    prepared statement (one per distinct SQL text and connection, ``MAX_PER_CONNECTION`` at
+    most): parsed, and its Row-Level Security policies expanded, once per connection.
 
-    ``variant``: the values the best plan depends on, as text (a list's filter values), so
-    that each gets a statement of its own. PostgreSQL's choice of a generic plan is made per
-    statement: a statement shared by every state filter kept the generic plan its common
-    states were as fast with, which scanned the whole table for a rare one (89-119 ms
-    against 1.2 ms planned for it; #16). A lookup by key needs none (one plan suits every
-    key)."""
+    ``custom_plans``: planned for its values on every execution, for a query whose best plan
+    depends on them (a filter by a column of uneven values: an application's state). Else
+    PostgreSQL may keep one generic plan after five executions, chosen on estimates without
+    the values: the queue's generic plan, as fast as a planned one for its common states,
+    scanned the whole table for a rare one (89-119 ms against 1.2 ms; #16). A lookup by key
+    does without (one plan suits every key)."""
     connection.ensure_connection()  # so that the RLS scope's wrapper is installed already
-    wrapper = partial(_as_prepared, variant=variant)
+    wrapper = partial(_as_prepared, custom_plan=custom_plans)
     # Outermost, so that the scope (portal.tenancy.rls) goes in front of PREPARE too.
     connection.execute_wrappers.insert(0, wrapper)
     try:
