@@ -210,8 +210,8 @@ class RssSampler:
                 except psutil.Error:
                     continue
                 self.before.setdefault(p.pid, rss)
-                if rss > self.peak.get(p.pid, 0):
-                    self.peak[p.pid] = rss
+                # Set on first sight too: a child read as it exits shows 0 bytes.
+                self.peak[p.pid] = max(self.peak.get(p.pid, 0), rss)
             self._stop.wait(0.02)
 
     def __enter__(self) -> RssSampler:
