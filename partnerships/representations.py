@@ -96,13 +96,13 @@ def _site_sql() -> str:
 
 @cache
 def _application_sql(language: str | None) -> tuple[str, tuple[str, ...]]:
-    """The JSON text of one application row (the ``CountryApplication`` table unaliased, as
-    the ORM names it in a query of its own; the tenant's code at ``column_marker("tenant_code")``),
-    with its parameters' names in order:
-    ``country_view_all`` (the caller reads no country's internal view), ``country_ids`` (the
-    countries the caller acts for, ``acts_as_country``), ``codes`` and ``labels`` (JSON
-    objects: state -> the JSON text of its public code and of its label in the active
-    language)."""
+    """The SQL of one application row's JSON text, and its parameters' names in order.
+
+    The ``CountryApplication`` table is named unaliased, as the ORM names it in a query of its
+    own; the tenant's code is at ``column_marker("tenant_code")`` (``JSONText``). Parameters:
+    ``country_view_all`` (the caller reads no country's internal view) and ``country_ids``
+    (the countries the caller acts for, ``acts_as_country``). Written per ``language``: the
+    public states' labels are in it, in the language active when it is first asked for."""
     serializer = ApplicationSerializer()
     members = _plain(serializer, CountryApplication, [f for f in FIELDS if f not in _COMPUTED])
     codes = {s.value: public_state_code(s) for s in State}

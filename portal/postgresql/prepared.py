@@ -2,9 +2,10 @@
 
 Why by hand: PostgreSQL parses and plans every query it is sent, and for the hot reads that
 costs as much as running them (the API token lookup: 0.29 ms planning against 0.07 ms
-running; bench/README.md, #16), and the hot reads' SQL, which writes their JSON
-(``portal.api.sql_json``), is long to parse. A prepared statement is parsed once per connection and planned
-once (PostgreSQL's generic plan, after five custom ones). psycopg prepares statements by
+running; bench/README.md, #16), and the SQL of the hot reads that writes their JSON
+(``portal.api.sql_json``) is long to parse. A prepared statement is parsed once per
+connection and, unless asked otherwise (``statements``), planned once (PostgreSQL's generic
+plan, after five custom ones when it is no worse). psycopg prepares statements by
 itself only under server-side binding, which cannot carry the Row-Level Security scope in
 the same round trip (``portal.tenancy.rls``) and which Django does not use by default; no
 library does it for Django's client-side cursors.
@@ -37,8 +38,8 @@ _PREPARED = "_portal_prepared_statements"
 MAX_PER_CONNECTION = 100
 _PLACEHOLDER = re.compile(r"%%|%s")
 _CUSTOM_PLAN = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
-# Queries whose parameters PostgreSQL could not type (or that failed to prepare otherwise):
-# run as they are from then on, in this process.
+# Queries whose parameters PostgreSQL could not type: run as they are from then on, in this
+# process.
 _UNPREPARABLE: set[str] = set()
 
 
@@ -155,7 +156,7 @@ def _as_prepared(
         return execute(cursor, name=name, sql=sql, params=params, run=run, custom_plan=custom_plan)
     except DatabaseError as error:
         if isinstance(error.__cause__, psycopg.errors.IndeterminateDatatype):
-            # PREPARE cannot type one of its parameters (``SELECT %s``, say): never again
+            # PREPARE cannot type one of its parameters (``SELECT %s IS NULL``): never again
             # here. In autocommit the failed query string changed nothing; run it as it is.
             _UNPREPARABLE.add(sql)
             return execute_next(sql, params, many, context)
