@@ -34,8 +34,9 @@ from django.db import DatabaseError, connection
 
 # On the psycopg connection: the names of the statements prepared on it.
 _PREPARED = "_portal_prepared_statements"
-# Per connection; beyond it, queries run unprepared (a connection lives CONN_MAX_AGE).
-MAX_PER_CONNECTION = 100
+# Per connection; beyond it, queries run unprepared (a connection lives CONN_MAX_AGE). The
+# queue's statement holds about 240 kB of the backend's memory (RssAnon, 40 page sizes).
+MAX_PER_CONNECTION = 50
 _PLACEHOLDER = re.compile(r"%%|%s")
 _CUSTOM_PLAN = "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
 # Queries whose parameters PostgreSQL could not type: run as they are from then on, in this
