@@ -90,7 +90,8 @@ def execute(
     parameters' types for ``PREPARE`` (``"(text)"``), else PostgreSQL infers them;
     ``custom_plan``: planned for its values on this execution (``statements``). Leaves the
     cursor on the statement's rows; returns what ``run`` returns. Raises DatabaseError as any
-    query does (``learn`` tells whether asking again can succeed)."""
+    query does (``learn`` tells whether asking again can succeed), ValueError when ``params``
+    do not match the placeholders."""
     run = run or cursor.execute
     raw = cursor.cursor.connection  # opening the cursor may have replaced a dead connection
     prepared = recorded(raw)
@@ -143,12 +144,15 @@ def _as_prepared(
         or not isinstance(raw_cursor, psycopg.ClientCursor)
         or isinstance(raw_cursor, psycopg.ServerCursor)
         or sql.lstrip()[:6].upper() != "SELECT"
+        or not isinstance(params, list | tuple)  # none (a literal % stays one), or named
         or sql in _UNPREPARABLE
-        or len(recorded(raw_cursor.connection)) >= MAX_PER_CONNECTION
     ):
         return execute_next(sql, params, many, context)
     name = statement_name(sql)
-    params = tuple(params or ())
+    known = recorded(raw_cursor.connection)
+    if name not in known and len(known) >= MAX_PER_CONNECTION:
+        return execute_next(sql, params, many, context)  # the ones prepared stay so
+    params = tuple(params)
 
     def run(text: str, values: Sequence[Any]) -> Any:
         return execute_next(text, values, many, context)

@@ -143,3 +143,28 @@ def test_the_queue_is_planned_for_each_request_the_detail_once(api, official_jp,
         }
     assert plans["list"] == (0, 8), plans
     assert plans["detail"][0] >= 1  # after five custom plans, the generic one
+
+
+def test_past_the_limit_new_queries_run_as_they_are_and_prepared_ones_stay(monkeypatch):  # type: ignore[no-untyped-def]
+    """A client asking for every page size cannot unprepare the statements already made."""
+    connection.ensure_connection()
+    room = len(prepared.recorded(connection.connection)) + 1  # one place left
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", room)
+    with prepared.statements():
+        assert _ask(1, "a") == (2, "a%")  # prepared: the last place
+        with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+            cursor.execute("SELECT %s::int * 2", [21])
+            assert cursor.fetchone() == (42,)
+        assert "EXECUTE" not in queries[0]["sql"]  # past the limit: as it is
+        with CaptureQueriesContext(connection) as queries:
+            assert _ask(2, "b") == (3, "b%")
+        assert "EXECUTE portal_" in queries[0]["sql"]  # still prepared
+
+
+def test_queries_without_positional_parameters_run_as_they_are():  # type: ignore[no-untyped-def]
+    """No parameters (a literal % stays one) and named ones: the wrapper leaves them alone."""
+    with prepared.statements(), connection.cursor() as cursor:
+        cursor.execute("SELECT 'a%b'")
+        assert cursor.fetchone() == ("a%b",)
+        cursor.execute("SELECT %(n)s::int + 1", {"n": 1})
+        assert cursor.fetchone() == (2,)
