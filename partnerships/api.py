@@ -113,7 +113,9 @@ class ApplicationViewSet(
         with prepared.statements(custom_plans=True):
             page = self.paginate_queryset(queryset)
         assert page is not None  # the viewset always paginates
-        return self.get_paginated_response(representations.fragments(page))
+        return self.get_paginated_response(
+            representations.fragments(page, queryset=self.get_queryset(), user=request.user)
+        )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Without the list's filters: their parameters are the list's (the OpenAPI schema
@@ -123,7 +125,8 @@ class ApplicationViewSet(
         # DRF's get_object_or_404: a malformed id is a 404 too, as in get_object().
         with prepared.statements():
             row: dict[str, Any] = generics.get_object_or_404(queryset, pk=self.kwargs["pk"])  # type: ignore[type-var,assignment]
-        return Response(representations.fragments([row])[0])
+        written = representations.fragments([row], queryset=self.get_queryset(), user=request.user)
+        return Response(written[0])
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})
     def create(self, request: Request) -> Response:

@@ -20,6 +20,7 @@ import orjson
 from django.db import connection
 from django.db.models import F, Field, Model, QuerySet
 from django.utils.translation import get_language
+from rest_framework.renderers import JSONRenderer
 
 from partnerships.models import CountryApplication, Site, State
 from partnerships.serializers import (
@@ -31,7 +32,7 @@ from partnerships.serializers import (
 from partnerships.workflow import public_state, public_state_code
 from portal.api import sql_json
 from portal.api.sql_json import Member
-from portal.tenancy.access import access_for
+from portal.tenancy.access import access_for, acts_as_country
 
 # The serializer's order, where security_commitments comes last: it is no attribute of the
 # model, so DRF skips it and ApplicationSerializer.to_representation appends it.
@@ -168,6 +169,24 @@ def values_of(
     return rows.values("id", "json")  # type: ignore[return-value]
 
 
-def fragments(rows: list[dict[str, Any]]) -> list[orjson.Fragment]:
-    """The rows' JSON texts, for ``FastJSONRenderer`` to embed as they are."""
-    return [orjson.Fragment(row["json"]) for row in rows]
+def fragments(
+    rows: list[dict[str, Any]], *, queryset: QuerySet[CountryApplication], user: Any
+) -> list[orjson.Fragment]:
+    """The rows' JSON texts, for ``FastJSONRenderer`` to embed as they are. A row PostgreSQL
+    left unwritten (``sql_json.UNWRITTEN``: a site's energy mix holding a fraction, say) is
+    written by ``ApplicationSerializer`` and DRF's renderer instead, read again through
+    ``queryset`` (the caller's, scoped): two queries more, only when there is one."""
+    unwritten = [row["id"] for row in rows if row["json"] is sql_json.UNWRITTEN]
+    written: dict[int, bytes] = {}
+    if unwritten:
+        context = {"internal": lambda tenant_id: not acts_as_country(user, tenant_id)}
+        render = JSONRenderer().render
+        for application in (
+            queryset.filter(pk__in=unwritten).select_related("tenant").prefetch_related("sites")
+        ):
+            data = ApplicationSerializer(application, context=context).data
+            written[application.pk] = render(data)
+    return [
+        orjson.Fragment(row["json"] if row["json"] is not None else written[row["id"]])
+        for row in rows
+    ]

@@ -22,9 +22,10 @@ What "exactly" rests on (tests/portal/test_sql_json.py checks each against Pytho
 - decimals: DRF's string form quantized to the field's places, which is PostgreSQL's text of
   a ``numeric`` column of the same scale (any other scale is refused);
 - JSON objects (``DictField`` of ``JSONField`` on ``jsonb``): members in ``jsonb``'s stored
-  order (the order Python gets when it loads the column), scalar values as PostgreSQL
-  prints them (equal to Python's for strings, booleans, null, whole numbers and decimals in
-  their shortest form; not for a float Python would print with an exponent).
+  order (the order Python gets when it loads the column); values written only where
+  PostgreSQL's text is Python's (strings, booleans, nulls, whole numbers). A row holding any
+  other value (a fraction, a nested array or object) comes back NULL (``UNWRITTEN``), and
+  its caller has DRF write it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ from rest_framework.settings import api_settings
 
 class Unsupported(TypeError):
     """A field whose JSON this module cannot write exactly as DRF does."""
+
+
+#: What the SQL gives for a row holding a value it cannot write exactly (NULL: it propagates
+#: through objects and arrays to the whole row); the caller has DRF write that row.
+UNWRITTEN = None
 
 
 # Names become JSON keys and parts of SQL literals: only plain identifiers are accepted.
@@ -81,7 +87,8 @@ def value_sql(
 ) -> str:
     """SQL giving the JSON text of ``field.to_representation`` for the value of ``column``
     (an SQL expression, written once into the result, so it may carry a parameter), ``null``
-    where it is NULL; never NULL itself.
+    where it is NULL; NULL itself only where a value cannot be written exactly here
+    (UNWRITTEN: a ``DictField``'s fraction or nested value).
 
     ``model_field``: the column's model field, needed for a decimal (its scale).
     Raises ``Unsupported`` for any other kind of field or format.
@@ -120,11 +127,22 @@ def value_sql(
         is serializers.JSONField.to_representation
         and not getattr(field.child, "binary", False)  # type: ignore[attr-defined]
     ):
+        # Values as Python writes them only where PostgreSQL's text is the same: strings,
+        # booleans, nulls and whole numbers. Anything else (a fraction, which Python may
+        # write otherwise, "1.10" as 1.1, 0.00001 as 1e-05; a nested array or object, which
+        # jsonb writes with spaces) gives NULL: the row is not written here (UNWRITTEN).
+        plain = (
+            "(jsonb_typeof(value_) IN ('string', 'boolean', 'null') OR "
+            "(jsonb_typeof(value_) = 'number' AND value_::text ~ '^-?[0-9]+$'))"
+        )
         members = "to_json(key_)::text || ':' || value_::text"
         return (
-            f"(SELECT CASE WHEN object_ IS NULL THEN {NULL} ELSE '{{' || COALESCE("  # noqa: S608 - a column's SQL
-            f"(SELECT string_agg({members}, ',') FROM jsonb_each(object_) AS each_(key_, value_)),"
-            f" '') || '}}' END FROM (SELECT ({column}) AS object_) AS value_)"
+            f"(SELECT CASE WHEN object_ IS NULL THEN {NULL} "  # noqa: S608 - a column's SQL
+            "WHEN jsonb_typeof(object_) <> 'object' THEN NULL ELSE (SELECT CASE "
+            f"WHEN count(*) = 0 THEN '{{}}' WHEN bool_and({plain}) "
+            f"THEN '{{' || string_agg({members}, ',') || '}}' END "
+            "FROM jsonb_each(object_) AS each_(key_, value_)) END "
+            f"FROM (SELECT ({column}) AS object_) AS value_)"
         )
     raise Unsupported(f"{field!r}: no SQL form")
 
@@ -165,8 +183,8 @@ def plain_decimal_sql(column: str) -> str:
 
 @dataclass(frozen=True)
 class Member:
-    """One member of a JSON object: its key, the SQL of its JSON value (``value_sql``, never
-    NULL) and, optionally, an SQL condition for writing it at all."""
+    """One member of a JSON object: its key, the SQL of its JSON value (``value_sql``: NULL
+    only for UNWRITTEN) and, optionally, an SQL condition for writing it at all."""
 
     name: str
     value: str
@@ -179,8 +197,8 @@ class Member:
 
 def object_sql(members: Sequence[Member]) -> str:
     """SQL giving the JSON text of an object with ``members`` in their order, written as
-    DRF's ``JSONRenderer`` writes it (compact, no spaces); never NULL. The first member is
-    always written (its comma rule)."""
+    DRF's ``JSONRenderer`` writes it (compact, no spaces); NULL (UNWRITTEN) when a member's
+    value is. The first member is always written (its comma rule)."""
     if not members or members[0].when is not None:
         raise Unsupported("the first member of an object is unconditional")
     parts = []
@@ -195,10 +213,13 @@ def object_sql(members: Sequence[Member]) -> str:
 
 def array_sql(element: str, *, from_where: str, order: str) -> str:
     """SQL giving the JSON text of an array of ``element`` (the JSON text of one row of
-    ``from_where``: ``FROM … WHERE …``) in ``order``; ``[]`` when there are none."""
+    ``from_where``: ``FROM … WHERE …``) in ``order``; ``[]`` when there are none; NULL
+    (UNWRITTEN) when an element is."""
     return (
-        f"COALESCE((SELECT '[' || string_agg({element}, ',' ORDER BY {order}) || ']' "
-        f"{from_where}), '[]')"
+        "(SELECT CASE WHEN count(*) = 0 THEN '[]' WHEN count(element_) < count(*) THEN NULL "  # noqa: S608 - SQL of the caller's
+        "ELSE '[' || string_agg(element_, ',' ORDER BY position_) || ']' END FROM "
+        f"(SELECT {element} AS element_, row_number() OVER (ORDER BY {order}) AS position_ "
+        f"{from_where}) AS elements_)"
     )
 
 

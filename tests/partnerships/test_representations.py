@@ -156,3 +156,25 @@ def test_the_browsable_api_shows_the_rows_written_by_postgresql(api, official_jp
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")
         assert "Kansai campus — 関西" in response.content.decode()
+
+
+def test_a_row_postgresql_cannot_write_exactly_is_written_by_drf(
+    api, official_jp, jp, django_assert_num_queries
+):  # type: ignore[no-untyped-def]
+    """A site's energy mix with a fraction (Python writes 1e-05 where PostgreSQL prints
+    0.00001): that row is serialized by DRF, the others by PostgreSQL, in one page."""
+    plain = create_application(official_jp, jp, title="Whole percentages")
+    odd = create_application(official_jp, jp, title="A fraction")
+    for application, mix in ((plain, {"hydro": 100}), (odd, {"hydro": 99.99999, "solar": 0.00001})):
+        Site.objects.create(
+            application=application, country="JP", region="Kansai", capacity_mw=Decimal("1"),
+            target_online_date=dt.date(2029, 1, 2), energy_mix=mix,
+        )  # fmt: skip
+    api.as_user(official_jp)
+    expected = _expected([plain.pk, odd.pk], internal=False)
+    with django_assert_num_queries(1 + 2 + RLS_STATEMENTS):  # the page, then the odd row
+        listed = api.get("/api/v1/applications/")
+    assert listed.content == _drf_bytes({"next": None, "previous": None, "results": expected})
+    assert b'"solar":1e-05' in listed.content
+    detail = api.get(f"/api/v1/applications/{odd.pk}/")
+    assert detail.content == _drf_bytes(expected[0])

@@ -106,7 +106,13 @@ def test_lists_of_text(value):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "value",
-    [{"hydro": 62, "solar": 38}, {"solar": 37.5, "hydro": 62.5}, {}, {'a"b': None}, None],
+    [
+        {"hydro": 62, "solar": 38, "wind": -1, "big": 10**30},
+        {"solar": "x", "hydro": True, "nuclear": None},
+        {},
+        {'a"b': None},
+        None,
+    ],
 )
 def test_objects_of_json_values_in_the_order_python_loads_them(value):  # type: ignore[no-untyped-def]
     field = serializers.DictField(child=serializers.JSONField())
@@ -117,6 +123,34 @@ def test_objects_of_json_values_in_the_order_python_loads_them(value):  # type: 
     expression = sql_json.value_sql(field, "(%s::jsonb)")
     stored = None if value is None else json.dumps(value)
     assert _sql_text(expression, [stored]) == _drf(field, loaded)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ['{"a": 1.10}', '{"a": 0.00001}', '{"a": 62.5}', '{"a": [1, 2]}', '{"a": {"b": 1}}', "[1]"],
+)
+def test_objects_holding_what_postgresql_cannot_write_exactly_are_unwritten(stored):  # type: ignore[no-untyped-def]
+    """PostgreSQL prints 1.10 and 0.00001 where Python writes 1.1 and 1e-05, and nested values
+    with spaces: such a value makes the row UNWRITTEN (NULL), for DRF to write; objects and
+    arrays holding it are NULL too."""
+    field = serializers.DictField(child=serializers.JSONField())
+    expression = sql_json.value_sql(field, "(%s::jsonb)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {expression}", [stored])
+        assert cursor.fetchone() == (sql_json.UNWRITTEN,)
+        member = sql_json.object_sql([Member("id", "'1'"), Member("mix", expression)])
+        cursor.execute(f"SELECT {member}", [stored])
+        assert cursor.fetchone() == (None,)
+        cursor.execute(
+            "SELECT "
+            + sql_json.array_sql(
+                expression.replace("%s", "v"),
+                from_where="FROM unnest(%s::jsonb[]) v",
+                order="v::text",
+            ),
+            [['{"a": 1}', stored]],
+        )
+        assert cursor.fetchone() == (None,)
 
 
 def test_objects_arrays_and_conditional_members():  # type: ignore[no-untyped-def]
