@@ -114,7 +114,9 @@ class ApplicationViewSet(
             page = self.paginate_queryset(queryset)
         assert page is not None  # the viewset always paginates
         return self.get_paginated_response(
-            representations.fragments(page, queryset=self.get_queryset(), user=request.user)
+            representations.fragments(
+                page, queryset=self.get_queryset(), internal=internal_view(request)
+            )
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -125,7 +127,9 @@ class ApplicationViewSet(
         # DRF's get_object_or_404: a malformed id is a 404 too, as in get_object().
         with prepared.statements():
             row: dict[str, Any] = generics.get_object_or_404(queryset, pk=self.kwargs["pk"])  # type: ignore[type-var,assignment]
-        written = representations.fragments([row], queryset=self.get_queryset(), user=request.user)
+        written = representations.fragments(
+            [row], queryset=self.get_queryset(), internal=internal_view(request)
+        )
         return Response(written[0])
 
     @extend_schema(request=s.ApplicationCreateSerializer, responses={201: s.ApplicationSerializer})

@@ -13,6 +13,7 @@ added to one and not the other fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -32,7 +33,7 @@ from partnerships.serializers import (
 from partnerships.workflow import public_state, public_state_code
 from portal.api import sql_json
 from portal.api.sql_json import Member
-from portal.tenancy.access import access_for, acts_as_country
+from portal.tenancy.access import access_for
 
 # The serializer's order, where security_commitments comes last: it is no attribute of the
 # model, so DRF skips it and ApplicationSerializer.to_representation appends it.
@@ -170,16 +171,20 @@ def values_of(
 
 
 def fragments(
-    rows: list[dict[str, Any]], *, queryset: QuerySet[CountryApplication], user: Any
+    rows: list[dict[str, Any]],
+    *,
+    queryset: QuerySet[CountryApplication],
+    internal: Callable[[int], bool],
 ) -> list[orjson.Fragment]:
     """The rows' JSON texts, for ``FastJSONRenderer`` to embed as they are. A row PostgreSQL
     left unwritten (``sql_json.UNWRITTEN``: a site's energy mix holding a fraction, say) is
     written by ``ApplicationSerializer`` and DRF's renderer instead, read again through
-    ``queryset`` (the caller's, scoped): two queries more, only when there is one."""
+    ``queryset`` (the caller's, scoped): two queries more, only when there is one.
+    ``internal``: tenant id -> the internal view, as the serializer's context takes it."""
     unwritten = [row["id"] for row in rows if row["json"] is sql_json.UNWRITTEN]
     written: dict[int, bytes] = {}
     if unwritten:
-        context = {"internal": lambda tenant_id: not acts_as_country(user, tenant_id)}
+        context = {"internal": internal}  # the serializer's (serializers.is_internal)
         render = JSONRenderer().render
         for application in (
             queryset.filter(pk__in=unwritten).select_related("tenant").prefetch_related("sites")

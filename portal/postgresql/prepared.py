@@ -26,7 +26,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
@@ -54,9 +54,11 @@ def recorded(raw: Any) -> set[str]:
     return names
 
 
+@lru_cache(maxsize=256)
 def numbered(sql: str) -> tuple[str, int]:
     """Django's ``%s`` placeholders as PostgreSQL's ``$1, $2, …`` (``%%`` kept for the
-    client-side formatting of the whole string), and how many there are."""
+    client-side formatting of the whole string), and how many there are. Kept per SQL text:
+    the token lookup asks for the same one on every request."""
     count = 0
 
     def number(match: re.Match[str]) -> str:
